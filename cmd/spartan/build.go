@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spartan-images/spartan/internal/build"
+	"github.com/spartan-images/spartan/internal/oci"
+)
+
+func newBuildCmd(g *globals) *cobra.Command {
+	var variant, archs, layoutDir, archivePath string
+	cmd := &cobra.Command{
+		Use:   "build SPEC",
+		Short: "Build an image from a spec (an images/<name> folder or its spartan.yaml)",
+		Long: `Build resolves the spec's packages against the signed Debian indexes, fetches and
+verifies them, assembles deterministic layers and writes the image. The image (or index)
+digest is the last line of standard output; logs and progress go to standard error.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := g.options(args[0], variant)
+			if err != nil {
+				return err
+			}
+			if archs != "" {
+				o.Archs = strings.Split(archs, ",")
+			}
+			out, err := build.Build(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			digest, err := out.Digest()
+			if err != nil {
+				return err
+			}
+			ref := ""
+			if len(out.Tags) > 0 {
+				ref = out.Tags[0]
+			}
+			if layoutDir != "" {
+				if err := oci.WriteLayout(layoutDir, out.Artifact(), ref); err != nil {
+					return fmt.Errorf("write OCI layout: %w", err)
+				}
+			}
+			if archivePath != "" {
+				if out.Index != nil {
+					err = oci.WriteOCIArchive(archivePath, out.Artifact(), out.Tags)
+				} else {
+					err = oci.WriteArchive(archivePath, out.Images[0].Image, out.Tags)
+				}
+				if err != nil {
+					return fmt.Errorf("write archive: %w", err)
+				}
+			}
+			for _, im := range out.Images {
+				o.Log.Info("image", "arch", im.Plan.Arch, "digest", im.Digest, "packages", len(im.Plan.Result.Packages))
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), digest)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&variant, "variant", "", "variant of the spec to build (default: the base, runtime)")
+	f.StringVar(&archs, "arch", "", "comma-separated Debian architectures, overriding the spec (e.g. amd64,arm64)")
+	f.StringVar(&layoutDir, "oci", "", "write an OCI image layout to this directory")
+	f.StringVar(&archivePath, "archive", "", "write an archive for `podman load -i` / `docker load -i` (docker-archive; oci-archive for multi-arch)")
+	return cmd
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs the end-to-end suite: real Debian mirror (from the host's apt sources or SPARTAN_MIRROR),
+# real podman + runc. Installs what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash e2e/setup.sh
+exec go test -tags e2e -count=1 -timeout 80m -v ./e2e/... "$@"

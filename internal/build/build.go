@@ -1,0 +1,367 @@
+// Package build runs Spartan's pipeline for one spec: resolve against signed indexes, fetch the
+// verified .debs, assemble deterministic layers and turn them into OCI images. The CLI is a thin
+// shell around it.
+package build
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/spartan-images/spartan/internal/assemble"
+	"github.com/spartan-images/spartan/internal/cache"
+	"github.com/spartan-images/spartan/internal/debian/archive"
+	"github.com/spartan-images/spartan/internal/debian/resolve"
+	"github.com/spartan-images/spartan/internal/oci"
+	"github.com/spartan-images/spartan/internal/spec"
+)
+
+// Options configure one build or resolve.
+type Options struct {
+	Spec       *spec.Spec // the variant to build, as returned by spec.Load(...).Variant(name)
+	Archs      []string   // overrides Spec.Archs when set
+	Mirrors    Mirrors
+	Keyring    openpgp.EntityList // extra trusted keys, besides Debian's archive keys
+	Downloader *cache.Downloader
+	Log        *slog.Logger
+	Now        func() time.Time // for Valid-Until checks; time.Now when nil
+	// Epoch, when set (SOURCE_DATE_EPOCH), is every file's mtime and the image's created time.
+	// When nil the newest file timestamp among the selected packages is used: it depends only on
+	// the package versions, so the digest does too.
+	Epoch   *time.Time
+	Version string // Spartan's version, recorded in the image
+}
+
+// Plan is the resolution for one architecture.
+type Plan struct {
+	Arch     string
+	Releases []*archive.Release
+	Result   *resolve.Result
+}
+
+// Resolve loads the spec's repositories and resolves its packages for every architecture.
+func Resolve(ctx context.Context, o Options) ([]*Plan, error) {
+	srcs, err := o.sources()
+	if err != nil {
+		return nil, err
+	}
+	client := &archive.Client{Downloader: o.Downloader, Now: o.Now, Log: o.log()}
+	var plans []*Plan
+	for _, arch := range o.archs() {
+		pkgs, rels, err := client.Load(ctx, srcs, arch)
+		if err != nil {
+			return nil, fmt.Errorf("load repositories for %s: %w", arch, err)
+		}
+		res, err := resolve.Resolve(pkgs, resolve.Request{
+			Packages: o.Spec.Packages,
+			Exclude:  o.Spec.Exclude,
+			Policy:   policy(o.Spec.Profile),
+			Arch:     arch,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("resolve %s (%s): %w", o.Spec.Name, arch, err)
+		}
+		plans = append(plans, &Plan{Arch: arch, Releases: rels, Result: res})
+	}
+	return plans, nil
+}
+
+// Image is one architecture's built image.
+type Image struct {
+	Plan     *Plan
+	Image    v1.Image
+	Assembly *assemble.Result
+	Digest   string
+}
+
+// Output is what a build produced: one image per architecture and, when there are several,
+// the index that ties them together.
+type Output struct {
+	Images []*Image
+	Index  v1.ImageIndex
+	Tags   []string
+}
+
+// Artifact is the thing to write or push: the index for multi-arch builds, else the image.
+func (o *Output) Artifact() oci.Artifact {
+	if o.Index != nil {
+		return o.Index
+	}
+	return o.Images[0].Image
+}
+
+// Digest is the artifact's digest ("sha256:…").
+func (o *Output) Digest() (string, error) { return oci.Digest(o.Artifact()) }
+
+// Build resolves, fetches, assembles and creates the images.
+func Build(ctx context.Context, o Options) (*Output, error) {
+	plans, err := Resolve(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return BuildPlans(ctx, o, plans)
+}
+
+// BuildPlans builds from plans already resolved (by Resolve or from a lockfile).
+func BuildPlans(ctx context.Context, o Options, plans []*Plan) (*Output, error) {
+	out := &Output{Tags: o.Spec.Tags}
+	for _, p := range plans {
+		img, err := o.buildArch(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		out.Images = append(out.Images, img)
+	}
+	if len(out.Images) > 1 {
+		imgs := make([]v1.Image, len(out.Images))
+		for i, im := range out.Images {
+			imgs[i] = im.Image
+		}
+		idx, err := oci.Index(imgs, o.annotations(out.Images[0].Assembly))
+		if err != nil {
+			return nil, fmt.Errorf("image index: %w", err)
+		}
+		out.Index = idx
+	}
+	return out, nil
+}
+
+func (o Options) buildArch(ctx context.Context, p *Plan) (*Image, error) {
+	items := make([]cache.Item, 0, len(p.Result.Packages))
+	for _, s := range p.Result.Packages {
+		items = append(items, cache.Item{Name: s.Pkg.ID(), URL: s.Pkg.URL(), SHA256: s.Pkg.SHA256, Size: s.Pkg.Size})
+	}
+	start := time.Now()
+	paths, err := o.Downloader.FetchAll(ctx, items)
+	if err != nil {
+		return nil, fmt.Errorf("fetch packages for %s: %w", p.Arch, err)
+	}
+	o.log().Info("fetched packages", "arch", p.Arch, "count", len(items), "elapsed", time.Since(start).Round(time.Millisecond))
+
+	inputs := make([]assemble.Input, 0, len(p.Result.Packages))
+	for _, s := range p.Result.Packages {
+		inputs = append(inputs, assemble.Input{Pkg: s.Pkg, Deb: paths[strings.ToLower(s.Pkg.SHA256)]})
+	}
+	certs, err := readCertificates(o.Spec.Certificates)
+	if err != nil {
+		return nil, err
+	}
+	start = time.Now()
+	asm, err := assemble.Assemble(inputs, o.assembleOptions(p.Arch, certs))
+	if err != nil {
+		return nil, fmt.Errorf("assemble %s (%s): %w", o.Spec.Name, p.Arch, err)
+	}
+	o.log().Info("assembled layers", "arch", p.Arch, "layers", len(asm.Layers), "files", asm.Files, "trimmed", asm.Trimmed, "elapsed", time.Since(start).Round(time.Millisecond))
+	for _, n := range asm.Notes {
+		o.log().Debug("assemble", "arch", p.Arch, "note", n)
+	}
+
+	layers := make([]oci.Layer, len(asm.Layers))
+	history := make([]string, len(asm.Layers))
+	for i, l := range asm.Layers {
+		layers[i] = oci.Layer{Name: l.Name, Tar: l.Tar}
+		history[i] = "spartan: " + l.Name
+		if len(l.Packages) > 0 {
+			history[i] += " (" + strings.Join(l.Packages, " ") + ")"
+		}
+	}
+	img, err := oci.Image(layers, oci.Config{
+		Arch:        ociArch(p.Arch),
+		Variant:     ociVariant(p.Arch),
+		User:        o.Spec.Accounts.User(),
+		WorkingDir:  o.Spec.Workdir,
+		Env:         o.env(),
+		Entrypoint:  o.Spec.Entrypoint,
+		Cmd:         o.Spec.Cmd,
+		Labels:      o.labels(),
+		Annotations: o.annotations(asm),
+		Created:     asm.Epoch,
+		History:     history,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("image %s (%s): %w", o.Spec.Name, p.Arch, err)
+	}
+	d, err := oci.Digest(img)
+	if err != nil {
+		return nil, err
+	}
+	return &Image{Plan: p, Image: img, Assembly: asm, Digest: d}, nil
+}
+
+// DefaultPath is the PATH of every image; the classic Debian order.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// CABundle is where the synthesized CA bundle lives; SSL_CERT_FILE points there so that
+// runtimes that do not look in Debian's default place (Go, some JVMs) still find it.
+const CABundle = "/etc/ssl/certs/ca-certificates.crt"
+
+func (o Options) env() []string {
+	env := map[string]string{"PATH": DefaultPath, "SSL_CERT_FILE": CABundle}
+	maps.Copy(env, o.Spec.Env)
+	out := make([]string, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, k+"="+env[k])
+	}
+	return out
+}
+
+func (o Options) labels() map[string]string {
+	l := map[string]string{
+		"io.spartan.distro":  o.Spec.Distro,
+		"io.spartan.release": o.Spec.Release,
+		"io.spartan.profile": string(o.Spec.Profile),
+	}
+	maps.Copy(l, o.Spec.Labels)
+	return l
+}
+
+func (o Options) annotations(asm *assemble.Result) map[string]string {
+	a := map[string]string{
+		"org.opencontainers.image.title": o.Spec.Name,
+		"io.spartan.distro":              o.Spec.Distro,
+		"io.spartan.release":             o.Spec.Release,
+		"io.spartan.variant":             variantName(o.Spec),
+	}
+	if o.Spec.Description != "" {
+		a["org.opencontainers.image.description"] = o.Spec.Description
+	}
+	if asm != nil && !asm.Epoch.IsZero() {
+		a[oci.AnnotationCreated] = asm.Epoch.UTC().Format(time.RFC3339)
+	}
+	maps.Copy(a, o.Spec.Annotations)
+	return a
+}
+
+func variantName(s *spec.Spec) string {
+	if s.VariantName == "" {
+		return "runtime"
+	}
+	return s.VariantName
+}
+
+func (o Options) assembleOptions(arch string, certs [][]byte) assemble.Options {
+	opts := assemble.Options{
+		Arch:           arch,
+		Codename:       o.Spec.Release,
+		VersionID:      o.Spec.ReleaseVersion,
+		Certificates:   certs,
+		StripSetuid:    o.Spec.Profile == spec.Runtime,
+		LayerBudget:    o.Spec.Layers,
+		SpartanVersion: o.Version,
+	}
+	if o.Epoch != nil {
+		opts.Epoch = *o.Epoch
+	}
+	opts.Trim.Docs = o.Spec.Trim.Docs
+	opts.Trim.Man = o.Spec.Trim.Man
+	opts.Trim.Info = o.Spec.Trim.Man
+	opts.Trim.Locales = o.Spec.Trim.Locales
+	opts.Trim.KeepLocales = o.Spec.Trim.KeepLocales
+	for _, u := range o.Spec.Accounts.Users {
+		opts.Users = append(opts.Users, assemble.User{Name: u.Name, UID: u.UID, GID: u.GID, Home: u.Home, Shell: u.Shell})
+	}
+	for _, g := range o.Spec.Accounts.Groups {
+		opts.Groups = append(opts.Groups, assemble.Group{Name: g.Name, GID: g.GID, Members: g.Members})
+	}
+	for _, p := range o.Spec.Paths {
+		opts.Paths = append(opts.Paths, assemble.Path{Path: p.Path, Type: string(p.Type), Content: p.Content, Target: p.Target, Mode: fileMode(p.Mode), UID: p.UID, GID: p.GID})
+	}
+	return opts
+}
+
+func policy(p spec.Profile) resolve.Policy {
+	if p == spec.Dev {
+		return resolve.DevPolicy()
+	}
+	return resolve.RuntimePolicy()
+}
+
+func (o Options) archs() []string {
+	if len(o.Archs) > 0 {
+		return o.Archs
+	}
+	return o.Spec.Archs
+}
+
+func (o Options) log() *slog.Logger {
+	if o.Log != nil {
+		return o.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// sources turns the spec's repositories into archive sources bound to the configured mirrors
+// and keyrings.
+func (o Options) sources() ([]archive.Source, error) {
+	base, err := archive.DefaultKeyring()
+	if err != nil {
+		return nil, fmt.Errorf("load Debian archive keys: %w", err)
+	}
+	base = append(base, o.Keyring...)
+	var srcs []archive.Source
+	for _, r := range o.Spec.Repositories {
+		url := r.URL
+		switch {
+		case url != "":
+		case r.Archive == spec.ArchiveSecurity:
+			url = o.Mirrors.Security
+		default:
+			url = o.Mirrors.Main
+		}
+		if url == "" {
+			return nil, fmt.Errorf("repository %s: no mirror configured: pass --mirror URL or set %s", strings.Join(r.Suites, ","), EnvMirror)
+		}
+		keys := base
+		if r.Keyring != "" {
+			extra, err := archive.LoadKeyring(r.Keyring)
+			if err != nil {
+				return nil, fmt.Errorf("repository %s: %w", url, err)
+			}
+			keys = append(slices.Clone(base), extra...)
+		}
+		for _, suite := range r.Suites {
+			srcs = append(srcs, archive.Source{URL: url, Suite: suite, Components: r.Components, Keyring: keys})
+		}
+	}
+	return srcs, nil
+}
+
+// ociArch maps Debian's architecture names to the OCI/Go ones.
+func ociArch(deb string) string {
+	switch deb {
+	case "ppc64el":
+		return "ppc64le"
+	case "armhf", "armel":
+		return "arm"
+	case "i386":
+		return "386"
+	}
+	return deb
+}
+
+func ociVariant(deb string) string {
+	switch deb {
+	case "armhf":
+		return "v7"
+	case "armel":
+		return "v5"
+	case "arm64":
+		return "v8"
+	}
+	return ""
+}
+
+// SortedPackages lists a plan's packages by name, for reports.
+func (p *Plan) SortedPackages() []resolve.Selected {
+	s := slices.Clone(p.Result.Packages)
+	sort.Slice(s, func(i, j int) bool { return s[i].Pkg.Name < s[j].Pkg.Name })
+	return s
+}

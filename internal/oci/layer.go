@@ -1,0 +1,120 @@
+package oci
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/klauspost/compress/gzip"
+	"golang.org/x/sync/errgroup"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Layer is one filesystem layer as internal/assemble produces it.
+type Layer struct {
+	// Name identifies the layer in errors and in the default history entry.
+	Name string
+	// Tar is the uncompressed tar stream; it must already be deterministic
+	// (sorted entries, fixed mtimes and owners) because it is hashed as is.
+	Tar []byte
+}
+
+// gzipLevel is DefaultCompression (level 5 in klauspost/compress). On a 57 MB
+// tar of mixed binaries, libraries and text it gave 21.7 MB in ~0.7 s against
+// BestSpeed's 24.2 MB in ~0.5 s: images are pulled far more often than built,
+// so ~10% smaller blobs are worth a few hundred milliseconds per build.
+// Changing it changes every layer digest.
+const gzipLevel = gzip.DefaultCompression
+
+// gzipOS is the RFC 1952 OS byte "unknown" (also Go's default), written
+// explicitly so that the header never depends on the build host.
+const gzipOS = 255
+
+// gzipLayer is a v1.Layer whose compressed form was made here, so that
+// go-containerregistry never recompresses it (which would make the digest
+// depend on its gzip settings) and the DiffID is the hash of the tar we got.
+type gzipLayer struct {
+	name   string
+	tar    []byte
+	gz     []byte
+	digest v1.Hash // sha256 of gz
+	diffID v1.Hash // sha256 of tar
+}
+
+var _ v1.Layer = (*gzipLayer)(nil)
+
+func (l *gzipLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l *gzipLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
+func (l *gzipLayer) Size() (int64, error)                { return int64(len(l.gz)), nil }
+func (l *gzipLayer) MediaType() (types.MediaType, error) { return types.OCILayer, nil }
+
+func (l *gzipLayer) Compressed() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(l.gz)), nil
+}
+
+func (l *gzipLayer) Uncompressed() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(l.tar)), nil
+}
+
+// compressLayer gzips one layer with a header that carries nothing about the
+// host or the time: no name, no comment, mtime 0, fixed OS byte.
+func compressLayer(l Layer) (*gzipLayer, error) {
+	if len(l.Tar) == 0 {
+		return nil, fmt.Errorf("layer %q: tar is empty (even an empty tar has 1024 bytes); the assembler produced nothing", l.Name)
+	}
+	var buf bytes.Buffer
+	// Binaries dominate our layers and compress to roughly 40%.
+	buf.Grow(len(l.Tar)/2 + 64)
+	zw, err := gzip.NewWriterLevel(&buf, gzipLevel)
+	if err != nil {
+		return nil, fmt.Errorf("layer %q: gzip writer: %w", l.Name, err)
+	}
+	zw.Header = gzip.Header{OS: gzipOS}
+	if _, err := zw.Write(l.Tar); err != nil {
+		return nil, fmt.Errorf("layer %q: gzip: %w", l.Name, err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("layer %q: gzip: %w", l.Name, err)
+	}
+	gz := buf.Bytes()
+	return &gzipLayer{
+		name:   l.Name,
+		tar:    l.Tar,
+		gz:     gz,
+		digest: sha256Hash(gz),
+		diffID: sha256Hash(l.Tar),
+	}, nil
+}
+
+// compressLayers compresses all layers, one goroutine per CPU. Each layer is
+// compressed by a single goroutine, so the output does not depend on the
+// degree of parallelism.
+func compressLayers(layers []Layer) ([]*gzipLayer, error) {
+	out := make([]*gzipLayer, len(layers))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, l := range layers {
+		g.Go(func() error {
+			gl, err := compressLayer(l)
+			if err != nil {
+				return err
+			}
+			out[i] = gl
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func sha256Hash(b []byte) v1.Hash {
+	sum := sha256.Sum256(b)
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
+}

@@ -1,0 +1,140 @@
+// Package spec reads image specs: the YAML file (images/<name>/spartan.yaml)
+// that says which Debian packages go into an image and how it runs.
+//
+// Decoding is strict and every problem is reported as file:line:col, with a
+// suggestion for misspelt field names. Defaults are applied after variant
+// overlays are merged, so a variant that switches the profile also gets that
+// profile's defaults. docs/spec.md documents every field.
+package spec
+
+import "strconv"
+
+// Profile selects the hardening policy the resolver and assembler apply.
+type Profile string
+
+const (
+	// Runtime: no shell, no package manager, non-root.
+	Runtime Profile = "runtime"
+	// Dev: shell, apt/dpkg and build tools allowed, runs as root; for the
+	// build stage of a multi-stage Dockerfile.
+	Dev Profile = "dev"
+)
+
+// Archive names which configured mirror a repository uses.
+const (
+	ArchiveMain     = "main"     // --mirror / SPARTAN_MIRROR / host apt sources
+	ArchiveSecurity = "security" // --security-mirror / SPARTAN_SECURITY_MIRROR / derived
+)
+
+// FileName is the spec file inside an image folder.
+const FileName = "spartan.yaml"
+
+// Spec is a fully resolved image spec: defaults applied, validated, and
+// with relative file references made absolute.
+type Spec struct {
+	Name           string
+	Description    string
+	Distro         string   // "debian"
+	Release        string   // codename: "trixie", "bookworm"
+	ReleaseVersion string   // VERSION_ID for os-release: "13", "12"
+	Archs          []string // Debian architecture names, in spec order
+	Repositories   []Repository
+	Packages       []string // requested packages, in spec order, without repeats
+	Exclude        []string // never installed; edges to them are cut
+	Profile        Profile
+	Accounts       Accounts
+	Entrypoint     []string
+	Cmd            []string
+	Env            map[string]string // PATH and SSL_CERT_FILE defaults are the builder's
+	Workdir        string
+	Paths          []Path
+	Certificates   []string // absolute paths of extra PEM files for the CA bundle
+	Annotations    map[string]string
+	Labels         map[string]string
+	Tags           []string // full references, each with an explicit ":tag"
+	Trim           Trim
+	Layers         int // layer budget, 2..64
+
+	VariantName string // "" for the base spec
+	File        string // absolute path of the YAML file
+	Dir         string // directory of File; relative references resolve here
+
+	fam *family
+}
+
+// family is what all specs parsed from one file share.
+type family struct {
+	raw      []byte
+	display  string // the path as the user gave it, for messages
+	base     *Spec
+	variants map[string]*Spec
+}
+
+// Repository is one APT source. Exactly one of Archive and URL is set.
+type Repository struct {
+	Archive    string // ArchiveMain or ArchiveSecurity: a configured mirror
+	URL        string // an explicit mirror URL, without trailing slash
+	Suites     []string
+	Components []string
+	Keyring    string // absolute path of an extra key file; "" = built-in Debian keys
+}
+
+// Accounts are the users and groups written to /etc/passwd and /etc/group
+// besides root, which is always present.
+type Accounts struct {
+	Users  []User
+	Groups []Group
+	RunAs  string // as written (or defaulted): a user name or uid[:gid]
+	// RunAsUID and RunAsGID are RunAs resolved to numbers, for the image
+	// config: Kubernetes' runAsNonRoot can only verify numeric users.
+	RunAsUID int
+	RunAsGID int
+}
+
+// User returns the numeric "uid:gid" for the OCI image config.
+func (a Accounts) User() string {
+	return strconv.Itoa(a.RunAsUID) + ":" + strconv.Itoa(a.RunAsGID)
+}
+
+type User struct {
+	Name  string
+	UID   int
+	GID   int
+	Home  string
+	Shell string
+}
+
+type Group struct {
+	Name    string
+	GID     int
+	Members []string
+}
+
+// PathType says what a Path entry creates.
+type PathType string
+
+const (
+	Directory PathType = "directory"
+	File      PathType = "file"
+	Symlink   PathType = "symlink"
+)
+
+// Path is a file system entry the image gets besides its packages' files.
+type Path struct {
+	Path    string
+	Type    PathType
+	Mode    int64 // Unix permission bits (as in tar headers); 0 for symlinks
+	UID     int
+	GID     int
+	Content string // files only
+	Target  string // symlinks only
+}
+
+// Trim says which package payload is left out of the image. Copyright
+// files are always kept.
+type Trim struct {
+	Docs        bool // /usr/share/doc (except copyright files)
+	Man         bool // /usr/share/man, /usr/share/info
+	Locales     bool // /usr/share/locale and /usr/lib/locale except KeepLocales
+	KeepLocales []string
+}
