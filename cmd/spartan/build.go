@@ -46,7 +46,8 @@ digest is the last line of standard output; logs and progress go to standard err
 			}
 			if archivePath != "" {
 				if out.Index != nil {
-					err = oci.WriteOCIArchive(archivePath, out.Artifact(), out.Tags)
+					// podman refuses an oci-archive whose index names more than one image.
+					err = oci.WriteOCIArchive(archivePath, out.Artifact(), out.Tags[:min(1, len(out.Tags))])
 				} else {
 					err = oci.WriteArchive(archivePath, out.Images[0].Image, out.Tags)
 				}

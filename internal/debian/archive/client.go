@@ -68,6 +68,10 @@ func (c *Client) Release(ctx context.Context, src Source) (*Release, error) {
 	}
 	url := src.URL + "/dists/" + src.Suite + "/InRelease"
 	data, err := dl.Get(ctx, url)
+	if cache.IsNotFound(err) {
+		return nil, fmt.Errorf("release %s: %w (or the mirror has no suite %q: check the suite name and that the URL is the archive root)",
+			src.Suite, err, src.Suite)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("release %s: %w", src.Suite, err)
 	}

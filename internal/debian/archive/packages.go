@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
@@ -17,9 +16,11 @@ import (
 	"github.com/spartan-images/spartan/internal/debian/control"
 )
 
-// indexExts is the order in which compressed forms of an index are tried: the smallest
-// download first. Debian lists the plain file's sum but rarely serves it.
-var indexExts = []string{".xz", ".gz", ""}
+// indexExts is the order in which compressed forms of an index are tried. gzip comes first:
+// trixie's main index is 3.6 MB larger as .gz than as .xz, but decompresses in 0.7 s instead of
+// 3.3 s on a 2-core machine, which dominates a cold resolve. Debian lists the plain file's sum
+// but rarely serves it.
+var indexExts = []string{".gz", ".xz", ""}
 
 // index is one Packages file the release vouches for.
 type index struct {
@@ -68,11 +69,11 @@ func (c *Client) Packages(ctx context.Context, rel *Release, component, arch str
 				lastErr = err
 				continue
 			}
-			return nil, fmt.Errorf("packages %s/%s: %w", rel.Source.Suite, idx.path, err)
+			return nil, fmt.Errorf("index %s %s/binary-%s: %w", rel.Source.Suite, component, arch, err)
 		}
 		pkgs, err := readIndexFile(path, idx.ext, rel)
 		if err != nil {
-			return nil, fmt.Errorf("packages %s/%s (cached as %s): %w", rel.Source.Suite, idx.path, path, err)
+			return nil, fmt.Errorf("index %s/%s (cached as %s): %w", rel.Source.Suite, idx.path, path, err)
 		}
 		if dl.Cache != nil {
 			if err := dl.Cache.PutDerived(derivedKey(idx), encodePackages(pkgs)); err != nil {
@@ -81,7 +82,7 @@ func (c *Client) Packages(ctx context.Context, rel *Release, component, arch str
 		}
 		return pkgs, nil
 	}
-	return nil, fmt.Errorf("packages %s %s/binary-%s: %w", rel.Source.Suite, component, arch, lastErr)
+	return nil, fmt.Errorf("index %s %s/binary-%s: %w", rel.Source.Suite, component, arch, lastErr)
 }
 
 func indexesFor(rel *Release, component, arch string) []index {
@@ -140,7 +141,9 @@ func (c *Client) fetchIndex(ctx context.Context, dl *cache.Downloader, rel *Rele
 	return dl.Fetch(ctx, item)
 }
 
-// readIndexFile decompresses and parses a verified index file.
+// readIndexFile decompresses and parses a verified index file. Decompression runs in its own
+// goroutine, overlapping the parse: xz decoding of trixie's main index takes seconds, and this
+// hides the parse behind it on a machine with two cores.
 func readIndexFile(path, ext string, rel *Release) ([]*Package, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -162,8 +165,27 @@ func readIndexFile(path, ext string, rel *Release) ([]*Package, error) {
 		}
 		defer zr.Close()
 		r = zr
+	default:
+		return parsePackages(r, rel)
 	}
-	return parsePackages(r, rel)
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		bw := bufio.NewWriterSize(pw, 1<<20)
+		_, err := io.Copy(bw, r)
+		if err == nil {
+			err = bw.Flush()
+		} else {
+			err = fmt.Errorf("decompress %s: %w", ext, err)
+		}
+		pw.CloseWithError(err)
+	}()
+	pkgs, err := parsePackages(pr, rel)
+	// Stops the decompressor if the parse failed early, and waits for it before f closes.
+	pr.CloseWithError(errors.New("parse stopped"))
+	<-done
+	return pkgs, err
 }
 
 // parsePackages reads a Packages index stanza by stanza.
@@ -184,135 +206,4 @@ func parsePackages(r io.Reader, rel *Release) ([]*Package, error) {
 		}
 		out = append(out, pkg)
 	}
-}
-
-// Field numbers for fillPackage's single pass over a stanza.
-const (
-	fPackage = iota
-	fVersion
-	fArchitecture
-	fSource
-	fFilename
-	fSHA256
-	fSize
-	fInstalledSize
-	fDepends
-	fPreDepends
-	fProvides
-	fEssential
-	fPriority
-	fSection
-	fMultiArch
-	numFields
-)
-
-var fieldNames = [numFields]string{"Package", "Version", "Architecture", "Source", "Filename", "SHA256", "Size",
-	"Installed-Size", "Depends", "Pre-Depends", "Provides", "Essential", "Priority", "Section", "Multi-Arch"}
-
-// fieldID maps a field name to its number, or -1. Debian writes the canonical spelling; the
-// case-insensitive fallback honors deb822 without costing the common case.
-func fieldID(name string) int {
-	for i, n := range fieldNames {
-		if n == name {
-			return i
-		}
-	}
-	for i, n := range fieldNames {
-		if len(n) == len(name) && strings.EqualFold(n, name) {
-			return i
-		}
-	}
-	return -1
-}
-
-// fillPackage sets pkg's typed fields from its index stanza, in one pass: it runs for every
-// package of every index on every warm run, so it avoids Paragraph.Get's repeated scans. As
-// with Get, the first occurrence of a repeated field wins.
-func fillPackage(pkg *Package, p control.Paragraph) error {
-	var v [numFields]string
-	var seen uint32
-	for _, f := range p.Fields {
-		id := fieldID(f.Name)
-		if id < 0 || seen&(1<<id) != 0 {
-			continue
-		}
-		seen |= 1 << id
-		v[id] = f.Value
-	}
-	name := v[fPackage]
-	if name == "" {
-		return errors.New("no Package field")
-	}
-	for _, req := range []int{fVersion, fArchitecture, fFilename, fSHA256, fSize} {
-		if v[req] == "" {
-			return fmt.Errorf("package %s: no %s field", name, fieldNames[req])
-		}
-	}
-	*pkg = Package{
-		Name:          name,
-		Version:       v[fVersion],
-		Architecture:  v[fArchitecture],
-		Filename:      v[fFilename],
-		SHA256:        strings.ToLower(v[fSHA256]),
-		Depends:       v[fDepends],
-		PreDepends:    v[fPreDepends],
-		Provides:      v[fProvides],
-		Essential:     strings.EqualFold(v[fEssential], "yes"),
-		Priority:      v[fPriority],
-		Section:       v[fSection],
-		MultiArch:     v[fMultiArch],
-		Stanza:        p,
-		Origin:        pkg.Origin,
-		Source:        name,
-		SourceVersion: v[fVersion],
-	}
-	if !isSHA256(pkg.SHA256) {
-		return fmt.Errorf("package %s: SHA256 %q is not a SHA-256 hex digest", name, shorten(v[fSHA256]))
-	}
-	// Filename is joined to the mirror URL; a "../" would fetch from outside the archive.
-	if !safeFilename(pkg.Filename) {
-		return fmt.Errorf("package %s: unsafe Filename %q", name, shorten(pkg.Filename))
-	}
-	var err error
-	if pkg.Size, err = strconv.ParseInt(v[fSize], 10, 64); err != nil || pkg.Size < 0 {
-		return fmt.Errorf("package %s: invalid Size %q", name, shorten(v[fSize]))
-	}
-	if s := v[fInstalledSize]; s != "" {
-		if pkg.InstalledSize, err = strconv.ParseInt(s, 10, 64); err != nil || pkg.InstalledSize < 0 {
-			return fmt.Errorf("package %s: invalid Installed-Size %q", name, shorten(s))
-		}
-	}
-	// "Source: name" or "Source: name (version)" when the binary's version differs.
-	if s := strings.TrimSpace(v[fSource]); s != "" {
-		src, ver, hasVer := strings.Cut(s, "(")
-		pkg.Source = strings.TrimSpace(src)
-		if hasVer {
-			ver, ok := strings.CutSuffix(strings.TrimSpace(ver), ")")
-			if !ok || strings.TrimSpace(ver) == "" || pkg.Source == "" {
-				return fmt.Errorf("package %s: invalid Source %q; want \"name\" or \"name (version)\"", name, shorten(s))
-			}
-			pkg.SourceVersion = strings.TrimSpace(ver)
-		}
-	}
-	return nil
-}
-
-// safeFilename accepts a relative pool path that stays a plain URL path: no "..", no query or
-// fragment, no whitespace or control characters. Odd but harmless characters pass, so one
-// package with a strange name cannot make a whole index unreadable.
-func safeFilename(p string) bool {
-	if p == "" || strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#\\") {
-		return false
-	}
-	for _, r := range p {
-		if r <= ' ' || r == 0x7f {
-			return false
-		}
-	}
-	for _, seg := range strings.Split(p, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return false
-		}
-	}
-	return true
 }

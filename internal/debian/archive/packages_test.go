@@ -98,9 +98,9 @@ func TestPackagesByHash(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
 			rel := loadRelease(t, e, "trixie")
-			fh := rel.Files["main/binary-amd64/Packages.xz"]
+			fh := rel.Files["main/binary-amd64/Packages"+indexExts[0]]
 			byHash := "/dists/trixie/main/binary-amd64/by-hash/SHA256/" + fh.SHA256
-			plain := "/dists/trixie/main/binary-amd64/Packages.xz"
+			plain := "/dists/trixie/main/binary-amd64/Packages" + indexExts[0]
 			if tt.missingByHash {
 				e.srv.Missing = map[string]bool{byHash: true}
 			}
@@ -141,9 +141,9 @@ func TestPackagesGzipOnly(t *testing.T) {
 			t.Errorf("Packages.gz requested %d times, want 1", n)
 		}
 	})
-	t.Run(".xz listed but missing on the mirror", func(t *testing.T) {
+	t.Run("preferred form listed but missing on the mirror", func(t *testing.T) {
 		e := newEnv(t)
-		e.srv.Missing = map[string]bool{"/dists/trixie-updates/main/binary-amd64/Packages.xz": true}
+		e.srv.Missing = map[string]bool{"/dists/trixie-updates/main/binary-amd64/Packages" + indexExts[0]: true}
 		rel := loadRelease(t, e, "trixie-updates")
 		pkgs, err := e.client.Packages(context.Background(), rel, "main", "amd64")
 		if err != nil {
@@ -158,12 +158,12 @@ func TestPackagesGzipOnly(t *testing.T) {
 func TestPackagesCorruptIndexDoesNotPoisonCache(t *testing.T) {
 	e := newEnv(t)
 	rel := loadRelease(t, e, "trixie-updates")
-	e.srv.CorruptPath = "/dists/trixie-updates/main/binary-amd64/Packages.xz"
+	e.srv.CorruptPath = "/dists/trixie-updates/main/binary-amd64/Packages" + indexExts[0]
 	_, err := e.client.Packages(context.Background(), rel, "main", "amd64")
-	if err == nil || !strings.Contains(err.Error(), "sha256 mismatch") || !strings.Contains(err.Error(), "main/binary-amd64/Packages.xz") {
+	if err == nil || !strings.Contains(err.Error(), "sha256 mismatch") || !strings.Contains(err.Error(), "main/binary-amd64/Packages"+indexExts[0]) {
 		t.Fatalf("err = %v, want a sha256 mismatch naming the index", err)
 	}
-	fh := rel.Files["main/binary-amd64/Packages.xz"]
+	fh := rel.Files["main/binary-amd64/Packages"+indexExts[0]]
 	if e.cache.Has(fh.SHA256) {
 		t.Error("corrupt index was kept in the cache")
 	}
@@ -190,7 +190,7 @@ func TestPackagesRetriesTruncatedDownload(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
 			rel := loadRelease(t, e, "trixie-updates")
-			p := "/dists/trixie-updates/main/binary-amd64/Packages.xz"
+			p := "/dists/trixie-updates/main/binary-amd64/Packages" + indexExts[0]
 			tt.set(e, p)
 			pkgs, err := e.client.Packages(context.Background(), rel, "main", "amd64")
 			if err != nil || len(pkgs) != 1 {
@@ -248,7 +248,7 @@ func TestPackagesParsedCacheHit(t *testing.T) {
 	}
 	// Remove the index blob: only the parsed form can answer now, and it must without asking
 	// the server.
-	fh := rel.Files["main/binary-amd64/Packages.xz"]
+	fh := rel.Files["main/binary-amd64/Packages"+indexExts[0]]
 	if err := os.Remove(e.cache.Path(fh.SHA256)); err != nil {
 		t.Fatal(err)
 	}

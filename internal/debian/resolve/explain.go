@@ -24,6 +24,8 @@ func (r *resolver) unsatisfiable(rel Relation) string {
 	p := r.u.best[rel.Name]
 	provs := r.u.provides[rel.Name]
 	switch {
+	case !r.archQualOK(rel):
+		return fmt.Sprintf("%s: qualified for architecture %s, resolving %s", rel.Name, rel.Arch, r.u.arch)
 	case p == nil && len(provs) == 0:
 		return rel.Name + ": " + r.unknown(rel.Name)
 	case p == nil:

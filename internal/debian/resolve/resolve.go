@@ -191,6 +191,11 @@ func (r *resolver) cutRequestErr(name, reason string) error {
 
 // choose selects p, records why, and queues it for its own dependencies.
 func (r *resolver) choose(p *archive.Package, parent *node, why string) {
+	if n := r.sel[p.Name]; n != nil {
+		// Callers check the selection first; this guard keeps a cycle from ever looping.
+		r.addWhy(n, why)
+		return
+	}
 	n := &node{pkg: p, why: []string{why}, parent: parent}
 	r.sel[p.Name] = n
 	r.queue = append(r.queue, n)
@@ -239,16 +244,16 @@ func (r *resolver) resolveGroup(n *node, field string, g []Relation) {
 	}
 	why := n.pkg.Name + " " + field
 	for _, rel := range alts {
-		if name, ok := r.selectedFor(rel); ok && false {
+		if name, ok := r.selectedFor(rel); ok {
 			r.addWhy(r.sel[name], why)
 			return
 		}
 	}
 	var firstCut *Cut
-	var problems []string
+	var failed []Relation // explained only if the whole group fails: suggestions are costly
 	for _, rel := range alts {
 		if !r.archQualOK(rel) {
-			problems = append(problems, fmt.Sprintf("%s: qualified for architecture %s, resolving %s", rel.Name, rel.Arch, r.u.arch))
+			failed = append(failed, rel)
 			continue
 		}
 		if reason, cut := r.cut.reason(rel.Name); cut {
@@ -278,19 +283,23 @@ func (r *resolver) resolveGroup(n *node, field string, g []Relation) {
 			}
 			continue
 		}
-		problems = append(problems, r.unsatisfiable(rel))
+		failed = append(failed, rel)
 	}
 	if firstCut != nil {
 		r.cuts[*firstCut] = true
 		return
 	}
-	r.errs = append(r.errs, r.groupErr(n, field, g, alts, problems))
+	r.errs = append(r.errs, r.groupErr(n, field, g, alts, failed))
 }
 
-func (r *resolver) groupErr(n *node, field string, g, alts []Relation, problems []string) error {
+func (r *resolver) groupErr(n *node, field string, g, alts, failed []Relation) error {
 	if len(alts) == 1 && alts[0].Op == "" && r.u.best[alts[0].Name] == nil && r.u.provides[alts[0].Name] == nil {
 		// The common case reads best as a path: a → b → missing: no such package ...
 		return fmt.Errorf("resolve: %s → %s: %s", chain(n), alts[0].Name, r.unknown(alts[0].Name))
+	}
+	problems := make([]string, len(failed))
+	for i, rel := range failed {
+		problems[i] = r.unsatisfiable(rel)
 	}
 	if len(problems) == 1 {
 		return fmt.Errorf("resolve: %s: %s %s: %s", chain(n), field, formatGroup(g), problems[0])

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Benchmarks the python image against its peers in one run, on this machine:
+#  - Spartan cold build (empty cache: indexes + .debs downloaded) vs `mmdebstrap --variant=extract`
+#    of the very same package set from the same mirror (mmdebstrap always starts cold);
+#  - Spartan warm rebuild (same cache);
+#  - package count and size vs a general-purpose equivalent, `mmdebstrap --variant=minbase
+#    --include=python3`.
+# Usage (as root, on a Debian host with mmdebstrap): bash bench/python.sh
+# The mirror comes from SPARTAN_MIRROR or the host's apt sources, as Spartan reads it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+W=$(mktemp -d /tmp/spartan-bench.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+go build -o "$W/spartan" ./cmd/spartan
+
+mirror=${SPARTAN_MIRROR:-$(grep -hE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null | grep -v security | head -1 | awk '{print ($1=="deb") ? $2 : $2}')}
+security=${SPARTAN_SECURITY_MIRROR:-${mirror}-security}
+release=trixie
+sources=("deb $mirror $release main" "deb $mirror $release-updates main" "deb $security $release-security main")
+
+secs() { /usr/bin/time -f %e -o "$W/t" "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; return 1; }; cat "$W/t"; }
+
+cold=$(secs "$W/spartan" --cache "$W/cache" build images/python --arch amd64 --oci "$W/py")
+warm=$(secs "$W/spartan" --cache "$W/cache" build images/python --arch amd64 --oci "$W/py2")
+"$W/spartan" --cache "$W/cache" resolve images/python --arch amd64 --json > "$W/resolve.json"
+pkgs=$(python3 -c 'import json,sys; print(",".join(p["name"] for p in json.load(open(sys.argv[1]))[0]["packages"]))' "$W/resolve.json")
+npkgs=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))[0]["packages"]))' "$W/resolve.json")
+
+extract=$(secs mmdebstrap --variant=extract --architectures=amd64 --include="$pkgs" "$release" "$W/extract.tar" "${sources[@]}")
+mmdebstrap --quiet --variant=minbase --architectures=amd64 --include=python3 "$release" "$W/minbase.tar" "${sources[@]}" 2>/dev/null
+
+# Image sizes: the layers as pulled (gzip) and unpacked (tar bytes).
+read -r sp_gz sp_raw < <(python3 - "$W/py" <<'PY'
+import gzip, json, os, sys
+root = sys.argv[1]
+idx = json.load(open(os.path.join(root, "index.json")))
+def blob(d): return os.path.join(root, "blobs", *d.split(":"))
+m = json.load(open(blob(idx["manifests"][0]["digest"])))
+gz = sum(l["size"] for l in m["layers"])
+raw = sum(len(gzip.open(blob(l["digest"])).read()) for l in m["layers"])
+print(gz, raw)
+PY
+)
+mb_raw=$(stat -c %s "$W/minbase.tar")
+mb_gz=$(gzip -6 -c "$W/minbase.tar" | wc -c)
+mb_pkgs=$(tar -xOf "$W/minbase.tar" ./var/lib/dpkg/status | grep -c '^Package:')
+
+mb() { python3 -c "print(f'{$1/1e6:.1f} MB')"; }
+ratio=$(python3 -c "print(f'{$cold/$extract:.2f}')")
+cat <<EOF2
+| measure | Spartan python | peer | peer value |
+|---|---|---|---|
+| cold build (s) | $cold | mmdebstrap --variant=extract, same $npkgs packages | $extract (Spartan/peer = $ratio) |
+| warm rebuild (s) | $warm | | |
+| packages | $npkgs | mmdebstrap minbase + python3 | $mb_pkgs |
+| size uncompressed | $(mb $sp_raw) | mmdebstrap minbase + python3 (tar) | $(mb $mb_raw) |
+| size gzip | $(mb $sp_gz) | mmdebstrap minbase + python3 (tar, gzip -6) | $(mb $mb_gz) |
+EOF2

@@ -1,0 +1,176 @@
+package assemble
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+const (
+	defaultBudget = 10
+	sharedLayer   = "shared"
+)
+
+type layerPlan struct {
+	name     string
+	packages []string // binary packages, sorted; the last layer also lists RootfsPackage
+}
+
+type sourceGroup struct {
+	source   string
+	packages []string
+	bytes    int64
+}
+
+// planLayers groups packages by source package and gives the biggest groups a layer each,
+// so a security update of one source usually replaces one layer; everything else shares a
+// layer, and the synthesized files come last. See docs/layers.md.
+func (a *assembler) planLayers() []layerPlan {
+	budget := a.opts.LayerBudget
+	if budget <= 0 {
+		budget = defaultBudget
+	}
+	if budget == 1 {
+		all := []string{}
+		for _, l := range a.pkgs {
+			all = append(all, l.in.Pkg.Name)
+		}
+		return []layerPlan{{name: RootfsPackage, packages: append(all, RootfsPackage)}}
+	}
+	bySource := map[string]*sourceGroup{}
+	var groups []*sourceGroup
+	for _, l := range a.pkgs {
+		src := sourceOf(l)
+		g := bySource[src]
+		if g == nil {
+			g = &sourceGroup{source: src}
+			bySource[src] = g
+			groups = append(groups, g)
+		}
+		g.packages = append(g.packages, l.in.Pkg.Name)
+		g.bytes += l.bytes
+	}
+	sort.Slice(groups, func(i, j int) bool {
+		if groups[i].bytes != groups[j].bytes {
+			return groups[i].bytes > groups[j].bytes
+		}
+		return groups[i].source < groups[j].source
+	})
+	own, rest := groups, []*sourceGroup(nil)
+	if slots := budget - 1; len(groups) > slots {
+		own, rest = groups[:slots-1], groups[slots-1:]
+	}
+	sort.Slice(own, func(i, j int) bool { return own[i].source < own[j].source })
+	var plans []layerPlan
+	for _, g := range own {
+		plans = append(plans, layerPlan{name: g.source, packages: sorted(g.packages)})
+	}
+	if len(rest) > 0 {
+		var pkgs []string
+		for _, g := range rest {
+			pkgs = append(pkgs, g.packages...)
+		}
+		plans = append(plans, layerPlan{name: sharedLayer, packages: sorted(pkgs)})
+	}
+	return append(plans, layerPlan{name: RootfsPackage, packages: []string{RootfsPackage}})
+}
+
+// sourceOf is the source package: from the index, else the .deb's Source field ("src (ver)").
+func sourceOf(l *loaded) string {
+	if l.in.Pkg.Source != "" {
+		return l.in.Pkg.Source
+	}
+	if src, _, _ := strings.Cut(l.info.Control.Get("Source"), " "); src != "" {
+		return src
+	}
+	return l.in.Pkg.Name
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
+
+// writeLayers renders each planned layer: the entries its packages own, plus every directory
+// above them, so each layer unpacks on its own.
+func (a *assembler) writeLayers(plans []layerPlan, mtime time.Time) ([]Layer, error) {
+	layerOf := map[string]int{}
+	for i, pl := range plans {
+		for _, p := range pl.packages {
+			layerOf[p] = i
+		}
+	}
+	members := make([]map[string]bool, len(plans))
+	for i := range members {
+		members[i] = map[string]bool{}
+	}
+	for p, n := range a.tree.nodes {
+		for _, o := range n.owners {
+			i, ok := layerOf[o]
+			if !ok {
+				return nil, fmt.Errorf("internal error: /%s belongs to %s, which has no layer", p, o)
+			}
+			members[i][p] = true
+			for _, d := range parents(p) {
+				members[i][d] = true
+			}
+		}
+	}
+	layers := make([]Layer, len(plans))
+	for i, pl := range plans {
+		paths := make([]string, 0, len(members[i]))
+		for p := range members[i] {
+			paths = append(paths, p)
+		}
+		// Plain byte order puts every directory before what it contains.
+		sort.Strings(paths)
+		data, err := writeTar(paths, a.tree, mtime)
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", pl.name, err)
+		}
+		layers[i] = Layer{Name: pl.name, Packages: pl.packages, Tar: data}
+	}
+	return layers, nil
+}
+
+// writeTar writes the entries in the given order with nothing taken from the host: fixed
+// mtime, numeric owners only, no user or group names, no access or change times. Go's writer
+// picks USTAR and falls back to PAX only for names or IDs USTAR cannot hold.
+func writeTar(paths []string, t *tree, mtime time.Time) ([]byte, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	linked := map[*blob]string{} // first path written for each hard-linked content
+	for _, p := range paths {
+		n := t.nodes[p]
+		hdr := &tar.Header{Name: p, Mode: n.mode, Uid: n.uid, Gid: n.gid, ModTime: mtime}
+		switch n.kind {
+		case kindDir:
+			hdr.Typeflag, hdr.Name = tar.TypeDir, p+"/"
+		case kindSymlink:
+			hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, n.target
+		case kindReg:
+			if first, ok := linked[n.blob]; ok {
+				hdr.Typeflag, hdr.Linkname = tar.TypeLink, first
+			} else {
+				linked[n.blob] = p
+				hdr.Typeflag, hdr.Size = tar.TypeReg, int64(len(n.blob.data))
+			}
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return nil, fmt.Errorf("/%s: %w", p, err)
+		}
+		if hdr.Typeflag == tar.TypeReg {
+			if _, err := tw.Write(n.blob.data); err != nil {
+				return nil, fmt.Errorf("/%s: %w", p, err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

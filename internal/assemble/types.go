@@ -1,0 +1,98 @@
+// Package assemble turns resolved Debian packages into the deterministic layer tars of an
+// image. Every .deb is streamed into an in-memory tree (nothing is extracted to the host disk
+// and nothing needs root), checked for unsafe entries, merged-/usr canonicalized and trimmed;
+// then the files a maintainer script or an installer would have produced (accounts, CA bundle,
+// os-release, /etc/localtime, dpkg records for scanners) are synthesized in Go. The layering
+// strategy is described in docs/layers.md.
+package assemble
+
+import (
+	"os"
+	"time"
+
+	"github.com/spartan-images/spartan/internal/debian/archive"
+)
+
+// RootfsPackage names the pseudo package that owns the synthesized files: its status.d record
+// lets scanners and dpkg --verify attribute /etc/passwd & co. to something.
+const RootfsPackage = "spartan-rootfs"
+
+// Input is one resolved package and its verified .deb in the cache.
+type Input struct {
+	Pkg *archive.Package
+	Deb string // path to the .deb, already checked against Pkg.SHA256
+}
+
+// User is an account in /etc/passwd. Home "" means /nonexistent, Shell "" means
+// /sbin/nologin. A user with the name or UID of a default account replaces it.
+type User struct {
+	Name     string
+	UID, GID int
+	Home     string
+	Shell    string
+}
+
+// Group is an entry of /etc/group. A group with the name or GID of a default group replaces it.
+type Group struct {
+	Name    string
+	GID     int
+	Members []string
+}
+
+// Path types accepted in Path.Type.
+const (
+	TypeDirectory = "directory"
+	TypeFile      = "file"
+	TypeSymlink   = "symlink"
+)
+
+// Path is a file the spec adds; it is applied last and may replace package or synthesized files.
+type Path struct {
+	Path    string
+	Type    string      // TypeDirectory, TypeFile or TypeSymlink
+	Content string      // TypeFile
+	Target  string      // TypeSymlink
+	Mode    os.FileMode // permission bits plus os.ModeSetuid/ModeSetgid/ModeSticky; 0 → 0755 dirs, 0644 files
+	UID     int
+	GID     int
+}
+
+// Trim selects what is dropped from packages. Copyright files always stay (license compliance).
+type Trim struct {
+	Docs        bool     // usr/share/doc/** except */copyright; usr/share/doc-base, lintian, bug
+	Man         bool     // usr/share/man
+	Info        bool     // usr/share/info
+	Locales     bool     // usr/share/locale/<lang>/ except KeepLocales
+	KeepLocales []string // locale directory names kept, e.g. "C.UTF-8"; "pt" also keeps "pt_BR"
+}
+
+// Options shape the image.
+type Options struct {
+	Arch           string    // Debian architecture: amd64, arm64…
+	Codename       string    // "trixie": os-release VERSION_CODENAME
+	VersionID      string    // "13": os-release VERSION_ID, "" for testing/unstable
+	Epoch          time.Time // mtime of every entry; zero means the Unix epoch
+	Users          []User    // added to root 0, nobody 65534, nonroot 65532
+	Groups         []Group   // added to root 0, tty 5, staff 50, nonroot 65532, nogroup 65534
+	Paths          []Path
+	Certificates   [][]byte // extra PEM CERTIFICATE blocks appended to the CA bundle
+	Trim           Trim
+	StripSetuid    bool   // clear setuid/setgid bits of package files (each recorded in Result.Notes)
+	LayerBudget    int    // maximum number of layers; 0 means 10
+	SpartanVersion string // version of the spartan-rootfs record
+}
+
+// Layer is one uncompressed, deterministic layer tar.
+type Layer struct {
+	Name     string   // source package, "shared" or RootfsPackage
+	Packages []string // binary packages whose files and records it holds, sorted
+	Tar      []byte
+}
+
+// Result is the assembled image content.
+type Result struct {
+	Layers  []Layer  // bottom to top; the spartan-rootfs layer is last
+	Notes   []string // things a reviewer should know: cleared setuid bits, overridden files…
+	Trimmed int      // package files dropped by Trim
+	Files   int      // non-directory entries in the image
+}
