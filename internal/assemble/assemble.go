@@ -55,11 +55,8 @@ func Assemble(inputs []Input, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("assemble: %w", err)
 		}
 	}
-	mtime := time.Unix(0, 0).UTC()
-	if !opts.Epoch.IsZero() {
-		mtime = opts.Epoch.UTC().Truncate(time.Second)
-	}
-	res.Layers, err = a.writeLayers(a.planLayers(), mtime)
+	res.Epoch = a.epoch()
+	res.Layers, err = a.writeLayers(a.planLayers(), res.Epoch)
 	if err != nil {
 		return nil, fmt.Errorf("assemble: %w", err)
 	}
@@ -135,4 +132,21 @@ func firstErr(errs []error) error {
 		}
 	}
 	return nil
+}
+
+// epoch is the mtime of every entry: the caller's (SOURCE_DATE_EPOCH, release date) or else
+// the newest mtime inside the packages, which the package set alone determines.
+func (a *assembler) epoch() time.Time {
+	e := a.opts.Epoch
+	if e.IsZero() {
+		for _, l := range a.pkgs {
+			if l.newest.After(e) {
+				e = l.newest
+			}
+		}
+	}
+	if e.Before(time.Unix(0, 0)) {
+		e = time.Unix(0, 0)
+	}
+	return e.UTC().Truncate(time.Second)
 }

@@ -80,11 +80,10 @@ func (a *assembler) planLayers() []layerPlan {
 
 // sourceOf is the source package: from the index, else the .deb's Source field ("src (ver)").
 func sourceOf(l *loaded) string {
-	if l.in.Pkg.Source != "" {
-		return l.in.Pkg.Source
-	}
-	if src, _, _ := strings.Cut(l.info.Control.Get("Source"), " "); src != "" {
-		return src
+	for _, s := range []string{l.in.Pkg.Source, l.info.Control.Get("Source")} {
+		if src, _, _ := strings.Cut(strings.TrimSpace(s), " "); src != "" {
+			return src
+		}
 	}
 	return l.in.Pkg.Name
 }
@@ -142,6 +141,14 @@ func (a *assembler) writeLayers(plans []layerPlan, mtime time.Time) ([]Layer, er
 // picks USTAR and falls back to PAX only for names or IDs USTAR cannot hold.
 func writeTar(paths []string, t *tree, mtime time.Time) ([]byte, error) {
 	var buf bytes.Buffer
+	size := 1024 // end-of-archive blocks
+	for _, p := range paths {
+		size += 512 + len(p)/512*512 // header, roughly plus PAX blocks for long names
+		if n := t.nodes[p]; n.kind == kindReg {
+			size += (len(n.blob.data) + 511) &^ 511
+		}
+	}
+	buf.Grow(size)
 	tw := tar.NewWriter(&buf)
 	linked := map[*blob]string{} // first path written for each hard-linked content
 	for _, p := range paths {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/spartan-images/spartan/internal/debian/deb"
 )
@@ -22,7 +23,8 @@ type loaded struct {
 	info       *deb.Info
 	entries    []entry // in archive order
 	aliasLinks []string
-	bytes      int64 // regular file content kept
+	bytes      int64     // regular file content kept
+	newest     time.Time // latest entry mtime, the default epoch
 	trimmed    int
 	notes      []string
 }
@@ -44,7 +46,7 @@ func load(in Input, opts *Options) (*loaded, error) {
 	regs := map[string]*node{} // this package's regular files, trimmed ones included, for hard links
 	info, err := deb.Read(bufio.NewReaderSize(f, 1<<20), func(hdr *tar.Header, body io.Reader) error {
 		if err := l.entry(hdr, body, regs, opts); err != nil {
-			return fmt.Errorf("%s: %w", strings.TrimPrefix(hdr.Name, "."), err)
+			return fmt.Errorf("%s: %w", display(hdr.Name), err)
 		}
 		return nil
 	})
@@ -59,6 +61,9 @@ func load(in Input, opts *Options) (*loaded, error) {
 }
 
 func (l *loaded) entry(hdr *tar.Header, body io.Reader, regs map[string]*node, opts *Options) error {
+	if hdr.ModTime.After(l.newest) {
+		l.newest = hdr.ModTime
+	}
 	orig, err := cleanName(hdr.Name)
 	if err != nil || orig == "" {
 		return err
@@ -97,8 +102,8 @@ func (l *loaded) entry(hdr *tar.Header, body io.Reader, regs map[string]*node, o
 		if hdr.Size > maxFile {
 			return fmt.Errorf("%d bytes, more than the %d GiB a file may have", hdr.Size, maxFile>>30)
 		}
-		data, err := io.ReadAll(body)
-		if err != nil {
+		data := make([]byte, hdr.Size)
+		if _, err := io.ReadFull(body, data); err != nil {
 			return err
 		}
 		n = &node{kind: kindReg, mode: mode, uid: hdr.Uid, gid: hdr.Gid, blob: &blob{data}}
@@ -188,4 +193,13 @@ func setidName(mode int64) string {
 		return "setgid"
 	}
 	return "setuid and setgid"
+}
+
+// display shows an entry name as the path it would have in the image, or quoted verbatim when
+// it is not a plain "./" name, so a hostile name is shown exactly.
+func display(name string) string {
+	if rest, ok := strings.CutPrefix(name, "./"); ok && !strings.HasPrefix(rest, "/") {
+		return "/" + rest
+	}
+	return fmt.Sprintf("%q", name)
 }

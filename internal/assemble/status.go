@@ -5,9 +5,9 @@ import (
 	"bytes"
 	"crypto/md5"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/spartan-images/spartan/internal/debian/control"
 )
@@ -94,21 +94,28 @@ func ownedMD5Sums(t *tree, owner string) []byte {
 	return out.Bytes()
 }
 
-var debianVersion = regexp.MustCompile(`^[0-9][A-Za-z0-9.+~-]*$`)
+// debVersion turns Spartan's version ("v1.2.3", "dev") into a valid Debian version, since
+// scanners parse the record: "1.2.3", "0~dev".
+func debVersion(v string) string {
+	v = strings.Map(func(r rune) rune {
+		if r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune(".+~-", r)) {
+			return r
+		}
+		return '~'
+	}, strings.TrimRight(strings.TrimPrefix(v, "v"), "-"))
+	if v == "" {
+		return "0"
+	}
+	if v[0] < '0' || v[0] > '9' {
+		v = "0~" + v
+	}
+	return v
+}
 
 // rootfsRecord describes the synthesized files as a package, so nothing in the image is
 // unaccounted for. Its version is Spartan's, made a valid Debian version.
 func (a *assembler) rootfsRecord() error {
-	version := strings.TrimPrefix(a.opts.SpartanVersion, "v")
-	if !debianVersion.MatchString(version) {
-		version = "0~" + strings.Map(func(r rune) rune {
-			if strings.ContainsRune("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+~", r) {
-				return r
-			}
-			return '~'
-		}, version)
-		version = strings.TrimSuffix(version, "~")
-	}
+	version := debVersion(a.opts.SpartanVersion)
 	var size int64
 	for _, n := range a.tree.nodes {
 		if n.kind == kindReg && n.ownedBy(RootfsPackage) {

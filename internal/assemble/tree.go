@@ -35,8 +35,9 @@ type node struct {
 	// that lies in a trimmed area, is emitted where it is needed and nowhere else.
 	owners []string
 	// placeholder marks a directory created only as a parent, with default attributes that
-	// the first package shipping it replaces.
+	// the first package shipping it replaces; via names who needed it, for messages.
 	placeholder bool
+	via         string
 }
 
 func (n *node) ownedBy(pkg string) bool { return slices.Contains(n.owners, pkg) }
@@ -57,11 +58,11 @@ func newTree() *tree { return &tree{nodes: map[string]*node{}} }
 // parentsOK checks that every ancestor of p is a directory (creating missing ones as
 // placeholders): a file below a symlink would let a package write through the link to
 // wherever it points.
-func (t *tree) parentsOK(p string) error {
+func (t *tree) parentsOK(via, p string) error {
 	for _, dir := range parents(p) {
 		n := t.nodes[dir]
 		if n == nil {
-			t.nodes[dir] = &node{kind: kindDir, mode: 0o755, placeholder: true}
+			t.nodes[dir] = &node{kind: kindDir, mode: 0o755, placeholder: true, via: via}
 			continue
 		}
 		if n.kind != kindDir {
@@ -85,7 +86,7 @@ func (t *tree) hasChildren(dir string) bool {
 // add inserts a package's entry. Directories merge; two packages may ship the same regular
 // file or symlink only with the same content; anything else is a conflict naming both.
 func (t *tree) add(pkg, p string, n *node) error {
-	if err := t.parentsOK(p); err != nil {
+	if err := t.parentsOK(pkg, p); err != nil {
 		return err
 	}
 	old := t.nodes[p]
@@ -110,11 +111,14 @@ func (t *tree) add(pkg, p string, n *node) error {
 		old.addOwner(pkg)
 		return nil
 	default:
-		what := old.kind.String()
-		if old.kind == n.kind {
-			what = "different " + what
+		detail := fmt.Sprintf("a %s there, a %s here", old.kind, n.kind)
+		switch {
+		case old.kind == kindSymlink && n.kind == kindSymlink:
+			detail = fmt.Sprintf("a link to %q there, to %q here", old.target, n.target)
+		case old.kind == n.kind:
+			detail = "both ship it with different content"
 		}
-		return fmt.Errorf("conflicts with %s: both ship /%s (%s)", owners(old), p, what)
+		return fmt.Errorf("conflicts with %s over /%s: %s", owners(old), p, detail)
 	}
 	t.nodes[p] = n
 	return nil
@@ -126,7 +130,7 @@ func (t *tree) override(p string, n *node) (replaced *node, err error) {
 	if p == "" {
 		return nil, fmt.Errorf("cannot replace the root directory")
 	}
-	if err := t.parentsOK(p); err != nil {
+	if err := t.parentsOK(RootfsPackage, p); err != nil {
 		return nil, err
 	}
 	old := t.nodes[p]
@@ -194,7 +198,10 @@ func (t *tree) resolve(p string) *node {
 
 func owners(n *node) string {
 	if len(n.owners) == 0 {
-		return "a parent directory"
+		if n.via != "" {
+			return "package " + n.via + ", as a parent directory"
+		}
+		return "a trimmed directory"
 	}
 	return "package " + strings.Join(n.owners, ", ")
 }

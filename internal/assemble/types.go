@@ -71,7 +71,7 @@ type Options struct {
 	Arch           string    // Debian architecture: amd64, arm64…
 	Codename       string    // "trixie": os-release VERSION_CODENAME
 	VersionID      string    // "13": os-release VERSION_ID, "" for testing/unstable
-	Epoch          time.Time // mtime of every entry; zero means the Unix epoch
+	Epoch          time.Time // mtime of every entry; zero means the newest mtime in the packages
 	Users          []User    // added to root 0, nobody 65534, nonroot 65532
 	Groups         []Group   // added to root 0, tty 5, staff 50, nonroot 65532, nogroup 65534
 	Paths          []Path
@@ -91,8 +91,9 @@ type Layer struct {
 
 // Result is the assembled image content.
 type Result struct {
-	Layers  []Layer  // bottom to top; the spartan-rootfs layer is last
-	Notes   []string // things a reviewer should know: cleared setuid bits, overridden files…
-	Trimmed int      // package files dropped by Trim
-	Files   int      // non-directory entries in the image
+	Layers  []Layer   // bottom to top; the spartan-rootfs layer is last
+	Notes   []string  // things a reviewer should know: cleared setuid bits, overridden files…
+	Trimmed int       // package files dropped by Trim
+	Files   int       // non-directory entries in the image
+	Epoch   time.Time // the mtime of every entry, for the image's creation time
 }

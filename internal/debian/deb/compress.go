@@ -26,7 +26,7 @@ func decompressor(prefix, name string) (func(io.Reader) (io.ReadCloser, error), 
 		return func(r io.Reader) (io.ReadCloser, error) { return gzip.NewReader(r) }, nil
 	case ".xz":
 		return func(r io.Reader) (io.ReadCloser, error) {
-			zr, err := xz.NewReader(r)
+			zr, err := xz.NewReader(newXZGuard(r))
 			if err != nil {
 				return nil, err
 			}

@@ -13,7 +13,10 @@ import (
 )
 
 // FuzzRead feeds arbitrary bytes to Read: it must return an error or a parsed package, never
-// panic or hang. Seeds live in testdata/fuzz/FuzzRead (see TestWriteFuzzCorpus).
+// panic, hang or allocate without bound. Seeds live in testdata/fuzz/FuzzRead (see
+// TestWriteFuzzCorpus). They are whole packages, so keep minimization short:
+//
+//	go test ./internal/debian/deb -run '^$' -fuzz FuzzRead -fuzztime 30s -fuzzminimizetime 2s
 func FuzzRead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		entries := 0
