@@ -12,4 +12,13 @@ import (
 	_ "golang.org/x/sync/errgroup"
 	_ "golang.org/x/term"
 	_ "gopkg.in/yaml.v3"
+
+	// Supply chain (SBOM, attestations, signing).
+	_ "github.com/CycloneDX/cyclonedx-go"
+	_ "github.com/in-toto/attestation/go/v1"
+	_ "github.com/santhosh-tekuri/jsonschema/v6"
+	_ "github.com/secure-systems-lab/go-securesystemslib/dsse"
+	_ "github.com/secure-systems-lab/go-securesystemslib/encrypted"
+	_ "github.com/spdx/tools-golang/spdx/v2/v2_3"
+	_ "github.com/google/go-containerregistry/pkg/v1/remote"
 )

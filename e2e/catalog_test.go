@@ -188,6 +188,7 @@ func TestStaticTLSWithCustomCA(t *testing.T) {
 func TestBaseRunsC(t *testing.T) {
 	buildImage(t, "base")
 	ctx := filepath.Join(workDir, "c-app")
+	os.MkdirAll(ctx, 0o755)
 	must(t, run(t, nil, "gcc", "-O2", "-o", filepath.Join(ctx, "hello"), filepath.Join(repoRoot, "images/base/test/hello.c"), "-lssl", "-lcrypto", "-lz"), "gcc")
 	writeFile(t, filepath.Join(ctx, "Containerfile"), "FROM spartan/base:latest\nCOPY hello /hello\nENTRYPOINT [\"/hello\"]\n")
 	must(t, podman(t, "build", "--pull=never", "-t", "spartan-e2e/c-app", ctx), "podman build")
@@ -200,6 +201,7 @@ func TestBaseRunsC(t *testing.T) {
 func TestCCRunsCPlusPlus(t *testing.T) {
 	buildImage(t, "cc")
 	ctx := filepath.Join(workDir, "cc-app")
+	os.MkdirAll(ctx, 0o755)
 	must(t, run(t, nil, "g++", "-O2", "-pthread", "-o", filepath.Join(ctx, "hello"), filepath.Join(repoRoot, "images/cc/test/hello.cpp")), "g++")
 	writeFile(t, filepath.Join(ctx, "Containerfile"), "FROM spartan/cc:latest\nCOPY hello /hello\nENTRYPOINT [\"/hello\"]\n")
 	must(t, podman(t, "build", "--pull=never", "-t", "spartan-e2e/cc-app", ctx), "podman build")

@@ -48,8 +48,15 @@ func newRootCmd() *cobra.Command {
 	f.StringVar(&g.aptDir, "apt-dir", "/etc/apt", "where to read the host's apt sources from")
 	_ = f.MarkHidden("apt-dir")
 	root.AddCommand(newBuildCmd(g), newResolveCmd(g), newVersionCmd())
+	for _, c := range commands {
+		root.AddCommand(c(g))
+	}
 	return root
 }
+
+// commands are registered by the files that define them (init functions), so that each
+// command lives in its own file.
+var commands []func(*globals) *cobra.Command
 
 func (g *globals) logger() *slog.Logger {
 	level := slog.LevelWarn

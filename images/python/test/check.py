@@ -13,7 +13,7 @@ def check(name, cond):
         print(f"FAIL {name}", file=sys.stderr)
         sys.exit(1)
 
-check("hashlib", hashlib.sha256(b"spartan").hexdigest().startswith("e5"))
+check("hashlib", hashlib.sha256(b"spartan").hexdigest() == "70cbe512b00274e995e4c303de2333457cd810ab0ee3ddfb575b01973d8b929f")
 check("hashlib.openssl", "sha3_256" in hashlib.algorithms_available)
 data = b"spartan " * 1000
 check("zlib", zlib.decompress(zlib.compress(data)) == data)
