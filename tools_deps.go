@@ -15,10 +15,10 @@ import (
 
 	// Supply chain (SBOM, attestations, signing).
 	_ "github.com/CycloneDX/cyclonedx-go"
+	_ "github.com/google/go-containerregistry/pkg/v1/remote"
 	_ "github.com/in-toto/attestation/go/v1"
 	_ "github.com/santhosh-tekuri/jsonschema/v6"
 	_ "github.com/secure-systems-lab/go-securesystemslib/dsse"
 	_ "github.com/secure-systems-lab/go-securesystemslib/encrypted"
 	_ "github.com/spdx/tools-golang/spdx/v2/v2_3"
-	_ "github.com/google/go-containerregistry/pkg/v1/remote"
 )
