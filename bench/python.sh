@@ -13,7 +13,8 @@ W=$(mktemp -d /tmp/spartan-bench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 go build -o "$W/spartan" ./cmd/spartan
 
-mirror=${SPARTAN_MIRROR:-$(grep -hE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null | grep -v security | head -1 | awk '{print ($1=="deb") ? $2 : $2}')}
+mirror=${SPARTAN_MIRROR:-$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null | grep -E '^(URIs:|deb )' | grep -v security | head -1 | awk '{print $2}' || true)}
+[ -n "$mirror" ] || { echo "no Debian mirror: set SPARTAN_MIRROR" >&2; exit 1; }
 security=${SPARTAN_SECURITY_MIRROR:-${mirror}-security}
 release=trixie
 sources=("deb $mirror $release main" "deb $mirror $release-updates main" "deb $security $release-security main")

@@ -12,6 +12,7 @@ import (
 
 func newBuildCmd(g *globals) *cobra.Command {
 	var variant, archs, layoutDir, archivePath string
+	var noLayerCache bool
 	cmd := &cobra.Command{
 		Use:   "build SPEC",
 		Short: "Build an image from a spec (an images/<name> folder or its spartan.yaml)",
@@ -27,6 +28,7 @@ digest is the last line of standard output; logs and progress go to standard err
 			if archs != "" {
 				o.Archs = strings.Split(archs, ",")
 			}
+			o.NoLayerCache = noLayerCache
 			out, err := build.Build(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -66,6 +68,7 @@ digest is the last line of standard output; logs and progress go to standard err
 	f.StringVar(&variant, "variant", "", "variant of the spec to build (default: the base, runtime)")
 	f.StringVar(&archs, "arch", "", "comma-separated Debian architectures, overriding the spec (e.g. amd64,arm64)")
 	f.StringVar(&layoutDir, "oci", "", "write an OCI image layout to this directory")
+	f.BoolVar(&noLayerCache, "no-layer-cache", false, "assemble and compress again even when identical layers are cached")
 	f.StringVar(&archivePath, "archive", "", "write an archive for `podman load -i` / `docker load -i` (docker-archive; oci-archive for multi-arch)")
 	return cmd
 }

@@ -1,6 +1,9 @@
 package assemble
 
-import "strings"
+import (
+	"path"
+	"strings"
+)
 
 // trimmed reports whether the entry at p is dropped under tr. Directories in a trimmed area
 // are not dropped but lose their ownership, so they appear only above a file that stays (the
@@ -40,7 +43,28 @@ func trimmed(p string, k kind, tr Trim) bool {
 			return !keepLocale(lang, tr.KeepLocales)
 		}
 	}
+	if k != kindDir && !strings.HasSuffix(p, "/copyright") {
+		for _, pat := range tr.Paths {
+			if matchTrim(strings.TrimPrefix(pat, "/"), p) {
+				return true
+			}
+		}
+	}
 	return false
+}
+
+// matchTrim matches a spec trim pattern (without its leading slash) against an image path.
+func matchTrim(pat, p string) bool {
+	if dir, ok := strings.CutSuffix(pat, "/**"); ok {
+		for d := path.Dir(p); d != "." && d != "/"; d = path.Dir(d) {
+			if ok, _ := path.Match(dir, d); ok {
+				return true
+			}
+		}
+		return false
+	}
+	ok, _ := path.Match(pat, p)
+	return ok
 }
 
 // keepLocale matches a locale directory against the kept names; "pt" keeps "pt_BR" and

@@ -64,6 +64,9 @@ type Trim struct {
 	Info        bool     // usr/share/info
 	Locales     bool     // usr/share/locale/<lang>/ except KeepLocales
 	KeepLocales []string // locale directory names kept, e.g. "C.UTF-8"; "pt" also keeps "pt_BR"
+	// Paths are the spec's extra patterns ("/usr/lib/python3.13/test/**"): path.Match per
+	// segment, a trailing "/**" for a whole tree. Copyright files are never matched.
+	Paths []string
 }
 
 // Options shape the image.

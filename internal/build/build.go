@@ -38,6 +38,9 @@ type Options struct {
 	// the package versions, so the digest does too.
 	Epoch   *time.Time
 	Version string // Spartan's version, recorded in the image
+	// NoLayerCache assembles and compresses even when an identical assembly is cached (the
+	// reproducibility checks use it to rebuild from scratch on a warm download cache).
+	NoLayerCache bool
 }
 
 // Plan is the resolution for one architecture.
@@ -154,20 +157,36 @@ func (o Options) buildArch(ctx context.Context, p *Plan) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	start = time.Now()
-	asm, err := assemble.Assemble(inputs, o.assembleOptions(p.Arch, certs))
+	opts := o.assembleOptions(p.Arch, certs)
+	key, err := assemblyKey(inputs, opts)
 	if err != nil {
-		return nil, fmt.Errorf("assemble %s (%s): %w", o.Spec.Name, p.Arch, err)
+		return nil, err
 	}
-	o.log().Info("assembled layers", "arch", p.Arch, "layers", len(asm.Layers), "files", asm.Files, "trimmed", asm.Trimmed, "elapsed", time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	var asm *assemble.Result
+	var layers []oci.Layer
+	hit := false
+	if !o.NoLayerCache {
+		asm, layers, hit = loadAssembly(o.Downloader.Cache, key)
+	}
+	if hit {
+		o.log().Info("reused cached layers", "arch", p.Arch, "layers", len(layers), "elapsed", time.Since(start).Round(time.Millisecond))
+	} else {
+		asm, err = assemble.Assemble(inputs, opts)
+		if err != nil {
+			return nil, fmt.Errorf("assemble %s (%s): %w", o.Spec.Name, p.Arch, err)
+		}
+		o.log().Info("assembled layers", "arch", p.Arch, "layers", len(asm.Layers), "files", asm.Files, "trimmed", asm.Trimmed, "elapsed", time.Since(start).Round(time.Millisecond))
+		layers = make([]oci.Layer, len(asm.Layers))
+		for i, l := range asm.Layers {
+			layers[i] = oci.Layer{Name: l.Name, Tar: l.Tar}
+		}
+	}
 	for _, n := range asm.Notes {
 		o.log().Debug("assemble", "arch", p.Arch, "note", n)
 	}
-
-	layers := make([]oci.Layer, len(asm.Layers))
 	history := make([]string, len(asm.Layers))
 	for i, l := range asm.Layers {
-		layers[i] = oci.Layer{Name: l.Name, Tar: l.Tar}
 		history[i] = "spartan: " + l.Name
 		if len(l.Packages) > 0 {
 			history[i] += " (" + strings.Join(l.Packages, " ") + ")"
@@ -188,6 +207,11 @@ func (o Options) buildArch(ctx context.Context, p *Plan) (*Image, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("image %s (%s): %w", o.Spec.Name, p.Arch, err)
+	}
+	if !hit {
+		if err := storeAssembly(o.Downloader.Cache, key, asm, img); err != nil {
+			o.log().Warn("could not cache the layers; the next build assembles again", "err", err)
+		}
 	}
 	d, err := oci.Digest(img)
 	if err != nil {
@@ -265,6 +289,7 @@ func (o Options) assembleOptions(arch string, certs [][]byte) assemble.Options {
 	opts.Trim.Info = o.Spec.Trim.Man
 	opts.Trim.Locales = o.Spec.Trim.Locales
 	opts.Trim.KeepLocales = o.Spec.Trim.KeepLocales
+	opts.Trim.Paths = o.Spec.Trim.Paths
 	for _, u := range o.Spec.Accounts.Users {
 		opts.Users = append(opts.Users, assemble.User{Name: u.Name, UID: u.UID, GID: u.GID, Home: u.Home, Shell: u.Shell})
 	}

@@ -189,12 +189,25 @@ func TestBuildEndToEnd(t *testing.T) {
 	first, err := out.Digest()
 	must(t, err)
 	t.Setenv("TZ", "Asia/Kolkata")
-	again, err := Build(context.Background(), o)
+	fresh := o
+	fresh.NoLayerCache = true
+	again, err := Build(context.Background(), fresh)
 	must(t, err)
 	second, err := again.Digest()
 	must(t, err)
 	if first != second {
 		t.Fatalf("rebuild digest %s != %s", second, first)
+	}
+	// And the layer cache gives the same image again without assembling.
+	cached, err := Build(context.Background(), o)
+	must(t, err)
+	third, err := cached.Digest()
+	must(t, err)
+	if third != first {
+		t.Fatalf("digest from cached layers %s != %s", third, first)
+	}
+	if len(cached.Images[0].Assembly.Layers[0].Tar) != 0 {
+		t.Fatalf("the third build assembled again instead of using the cached layers")
 	}
 }
 

@@ -22,6 +22,10 @@ type Layer struct {
 	// Tar is the uncompressed tar stream; it must already be deterministic
 	// (sorted entries, fixed mtimes and owners) because it is hashed as is.
 	Tar []byte
+	// Gzip, Digest and DiffID, when Gzip is set, are a layer compressed earlier (a build
+	// cache hit): used as they are, Tar may then be empty.
+	Gzip           []byte
+	Digest, DiffID v1.Hash
 }
 
 // gzipLevel is DefaultCompression (level 5 in klauspost/compress). On a 57 MB
@@ -58,12 +62,25 @@ func (l *gzipLayer) Compressed() (io.ReadCloser, error) {
 }
 
 func (l *gzipLayer) Uncompressed() (io.ReadCloser, error) {
+	if l.tar == nil {
+		zr, err := gzip.NewReader(bytes.NewReader(l.gz))
+		if err != nil {
+			return nil, fmt.Errorf("layer %q: %w", l.name, err)
+		}
+		return zr, nil
+	}
 	return io.NopCloser(bytes.NewReader(l.tar)), nil
 }
 
 // compressLayer gzips one layer with a header that carries nothing about the
 // host or the time: no name, no comment, mtime 0, fixed OS byte.
 func compressLayer(l Layer) (*gzipLayer, error) {
+	if l.Gzip != nil {
+		if l.Digest.Hex == "" || l.DiffID.Hex == "" {
+			return nil, fmt.Errorf("layer %q: precompressed without digest and diff id", l.Name)
+		}
+		return &gzipLayer{name: l.Name, tar: l.Tar, gz: l.Gzip, digest: l.Digest, diffID: l.DiffID}, nil
+	}
 	if len(l.Tar) == 0 {
 		return nil, fmt.Errorf("layer %q: tar is empty (even an empty tar has 1024 bytes); the assembler produced nothing", l.Name)
 	}

@@ -74,7 +74,7 @@ type pathDoc struct {
 
 type trimDoc struct {
 	docs, man, locales *bval
-	keep               *slist
+	keep, paths        *slist
 }
 
 type variantDoc struct {
@@ -565,6 +565,7 @@ func (d *decoder) trim(n *yaml.Node, field string) *trimDoc {
 		"man":          func(_, v *yaml.Node) { t.man = d.boolean(v, f("man")) },
 		"locales":      func(_, v *yaml.Node) { t.locales = d.boolean(v, f("locales")) },
 		"keep-locales": func(_, v *yaml.Node) { t.keep = d.list(v, f("keep-locales"), checkLocale, true) },
+		"paths":        func(_, v *yaml.Node) { t.paths = d.list(v, f("paths"), checkTrimPattern, true) },
 	}, nil) == nil {
 		return nil
 	}

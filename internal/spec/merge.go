@@ -113,5 +113,6 @@ func mergeTrim(b, v *trimDoc) *trimDoc {
 		man:     pick(b.man, v.man),
 		locales: pick(b.locales, v.locales),
 		keep:    pick(b.keep, v.keep),
+		paths:   appendList(b.paths, v.paths),
 	}
 }

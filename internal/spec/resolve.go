@@ -99,6 +99,7 @@ func (r *resolver) resolve(d *doc, variant string, tags []string) *Spec {
 		if t.keep != nil {
 			s.Trim.KeepLocales = orEmpty(values(t.keep))
 		}
+		s.Trim.Paths = values(t.paths)
 	}
 	return s
 }

@@ -137,4 +137,7 @@ type Trim struct {
 	Man         bool // /usr/share/man, /usr/share/info
 	Locales     bool // /usr/share/locale and /usr/lib/locale except KeepLocales
 	KeepLocales []string
+	// Paths are extra patterns of package files to leave out, absolute ("/usr/lib/python3.13/test/**"):
+	// path.Match syntax per segment, a trailing "/**" matching everything below a directory.
+	Paths []string
 }

@@ -146,6 +146,19 @@ func checkAccount(s string) string {
 	return ""
 }
 
+func checkTrimPattern(s string) string {
+	if !strings.HasPrefix(s, "/") {
+		return fmt.Sprintf("trim pattern %q must be absolute (start with /)", s)
+	}
+	if _, err := path.Match(strings.TrimSuffix(s, "/**"), ""); err != nil {
+		return fmt.Sprintf("trim pattern %q: %v", s, err)
+	}
+	if strings.Contains(s, "/copyright") {
+		return fmt.Sprintf("trim pattern %q: copyright files are always kept (license compliance)", s)
+	}
+	return ""
+}
+
 func checkLocale(s string) string {
 	if !reLocale.MatchString(s) {
 		return fmt.Sprintf("invalid locale %q (e.g. C.UTF-8, en_US.UTF-8)", s)
