@@ -7,14 +7,30 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
 func main() {
+	// SPARTAN_CPUPROFILE=FILE writes a CPU profile: how the benchmark figures were investigated.
+	if path := os.Getenv("SPARTAN_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				code := run()
+				pprof.StopCPUProfile()
+				os.Exit(code)
+			}
+		}
+	}
+	os.Exit(run())
+}
+
+func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRootCmd().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "spartan:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
