@@ -1,0 +1,188 @@
+// Package imageref opens the image a command names: an OCI image layout directory or a
+// docker archive (what `spartan build --oci/--archive`, skopeo and `docker save` write).
+// It is the one place that knows these spellings, so commands that read images (sbom, and
+// later verify, scan) accept the same sources.
+package imageref
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// LoadImage opens src, an OCI layout directory or a docker archive file, and returns the
+// image for arch (a Debian or OCI architecture name: amd64, arm64, armhf, ppc64el…). arch ""
+// accepts the only image there is.
+func LoadImage(src, arch string) (v1.Image, error) {
+	fi, err := os.Stat(src)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", src, err)
+	}
+	if fi.IsDir() {
+		return fromLayout(src, arch)
+	}
+	img, err := tarball.ImageFromPath(src, nil)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: not a docker archive with one image (%w); for multi-arch images use an OCI layout directory (spartan build --oci DIR)", src, err)
+	}
+	if err := checkArch(img, arch, src); err != nil {
+		return nil, err
+	}
+	return img, nil
+}
+
+func fromLayout(dir, arch string) (v1.Image, error) {
+	if _, err := os.Stat(filepath.Join(dir, "index.json")); err != nil {
+		return nil, fmt.Errorf("image %s: a directory but not an OCI image layout (no index.json)", dir)
+	}
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", dir, err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", dir, err)
+	}
+	var found []candidate
+	if err := collect(idx, &found); err != nil {
+		return nil, fmt.Errorf("image %s: %w", dir, err)
+	}
+	var match []candidate
+	for _, c := range found {
+		if arch == "" || c.arch == ociArch(arch) && (ociVariant(arch) == "" || c.variant == ociVariant(arch)) {
+			match = append(match, c)
+		}
+	}
+	// An index lists the same image once; a layout may also name it directly by tag.
+	match = unique(match)
+	switch {
+	case len(match) == 1:
+		return match[0].img, nil
+	case len(found) == 0:
+		return nil, fmt.Errorf("image %s: the layout holds no container image", dir)
+	case len(match) == 0:
+		return nil, fmt.Errorf("image %s: no image for architecture %s; it has %s", dir, arch, archs(found))
+	case arch == "":
+		return nil, fmt.Errorf("image %s: holds images for %s: choose one with --arch", dir, archs(found))
+	}
+	return nil, fmt.Errorf("image %s: %d different images for %s; keep one image per layout", dir, len(match), arch)
+}
+
+type candidate struct {
+	img           v1.Image
+	arch, variant string
+	digest        v1.Hash
+}
+
+// collect walks an index (and nested indexes) for runnable images. Signatures, attestations
+// and other artifacts stored beside the image in the layout have no platform in their config
+// and are skipped.
+func collect(idx v1.ImageIndex, out *[]candidate) error {
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return err
+	}
+	for _, d := range m.Manifests {
+		switch {
+		case d.MediaType.IsIndex():
+			child, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return err
+			}
+			if err := collect(child, out); err != nil {
+				return err
+			}
+		case d.MediaType.IsImage():
+			img, err := idx.Image(d.Digest)
+			if err != nil {
+				return err
+			}
+			mf, err := img.Manifest()
+			if err != nil {
+				return err
+			}
+			if mf.Config.MediaType != types.OCIConfigJSON && mf.Config.MediaType != types.DockerConfigJSON {
+				continue
+			}
+			cf, err := img.ConfigFile()
+			if err != nil {
+				return err
+			}
+			if cf.OS == "" || cf.Architecture == "" {
+				continue
+			}
+			*out = append(*out, candidate{img: img, arch: cf.Architecture, variant: cf.Variant, digest: d.Digest})
+		}
+	}
+	return nil
+}
+
+func unique(cs []candidate) []candidate {
+	seen := map[v1.Hash]bool{}
+	var out []candidate
+	for _, c := range cs {
+		if !seen[c.digest] {
+			seen[c.digest] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func archs(cs []candidate) string {
+	set := map[string]bool{}
+	for _, c := range cs {
+		set[c.arch] = true
+	}
+	var l []string
+	for a := range set {
+		l = append(l, a)
+	}
+	sort.Strings(l)
+	return strings.Join(l, ", ")
+}
+
+func checkArch(img v1.Image, arch, src string) error {
+	if arch == "" {
+		return nil
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return fmt.Errorf("image %s: %w", src, err)
+	}
+	if cf.Architecture != ociArch(arch) {
+		return fmt.Errorf("image %s is for %s, not %s", src, cf.Architecture, arch)
+	}
+	return nil
+}
+
+// ociArch maps Debian architecture names to the OCI/Go ones; OCI names pass through.
+func ociArch(a string) string {
+	switch a {
+	case "ppc64el":
+		return "ppc64le"
+	case "armhf", "armel":
+		return "arm"
+	case "i386":
+		return "386"
+	}
+	return a
+}
+
+// ociVariant is the variant that tells Debian's two 32-bit arm ports apart.
+func ociVariant(a string) string {
+	switch a {
+	case "armhf":
+		return "v7"
+	case "armel":
+		return "v5"
+	}
+	return ""
+}
