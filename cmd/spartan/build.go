@@ -3,16 +3,17 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/spartan-images/spartan/internal/build"
 	"github.com/spartan-images/spartan/internal/oci"
 )
 
 func newBuildCmd(g *globals) *cobra.Command {
-	var variant, archs, layoutDir, archivePath string
-	var noLayerCache bool
+	var variant, archs, layoutDir, archivePath, signKey, pushRef string
+	var noLayerCache, locked bool
+	var lockFile string
 	cmd := &cobra.Command{
 		Use:   "build SPEC",
 		Short: "Build an image from a spec (an images/<name> folder or its spartan.yaml)",
@@ -29,10 +30,16 @@ digest is the last line of standard output; logs and progress go to standard err
 				o.Archs = strings.Split(archs, ",")
 			}
 			o.NoLayerCache = noLayerCache
-			out, err := build.Build(cmd.Context(), o)
+			sc := &supplyChain{signKey: signKey, pushRef: pushRef, layoutDir: layoutDir, log: cmd.ErrOrStderr()}
+			if err := sc.prepare(); err != nil {
+				return err
+			}
+			started := time.Now()
+			out, err := buildMaybeLocked(cmd.Context(), o, locked, lockFile)
 			if err != nil {
 				return err
 			}
+			finished := time.Now()
 			digest, err := out.Digest()
 			if err != nil {
 				return err
@@ -57,6 +64,11 @@ digest is the last line of standard output; logs and progress go to standard err
 					return fmt.Errorf("write archive: %w", err)
 				}
 			}
+			if signKey != "" || pushRef != "" {
+				if err := sc.run(cmd.Context(), o, out, started, finished); err != nil {
+					return err
+				}
+			}
 			for _, im := range out.Images {
 				o.Log.Info("image", "arch", im.Plan.Arch, "digest", im.Digest, "packages", len(im.Plan.Result.Packages))
 			}
@@ -68,7 +80,11 @@ digest is the last line of standard output; logs and progress go to standard err
 	f.StringVar(&variant, "variant", "", "variant of the spec to build (default: the base, runtime)")
 	f.StringVar(&archs, "arch", "", "comma-separated Debian architectures, overriding the spec (e.g. amd64,arm64)")
 	f.StringVar(&layoutDir, "oci", "", "write an OCI image layout to this directory")
+	f.BoolVar(&locked, "locked", false, "build exactly what the spec's lock pins (spartan lock), without resolving; fails when the spec changed since")
+	f.StringVar(&lockFile, "lockfile", "", "lock file to build from (implies --locked; default <spec dir>/spartan.lock.json)")
 	f.BoolVar(&noLayerCache, "no-layer-cache", false, "assemble and compress again even when identical layers are cached")
 	f.StringVar(&archivePath, "archive", "", "write an archive for `podman load -i` / `docker load -i` (docker-archive; oci-archive for multi-arch)")
+	f.StringVar(&signKey, "sign-key", "", "sign the image with this cosign private key and attach its SBOMs and provenance (stored in --oci DIR and/or pushed with --push)")
+	f.StringVar(&pushRef, "push", "", "push the image (with its signatures and attestations) to this registry reference")
 	return cmd
 }

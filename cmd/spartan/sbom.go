@@ -2,11 +2,10 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/spartan-images/spartan/internal/atomicfile"
 	"github.com/spartan-images/spartan/internal/cache"
 	"github.com/spartan-images/spartan/internal/imageref"
 	"github.com/spartan-images/spartan/internal/sbom"
@@ -75,29 +74,7 @@ the image's records (name, version, architecture and md5sums). See docs/sbom.md.
 	return cmd
 }
 
-// writeSBOMFile writes through a temporary file in the same directory and a rename, so a
-// reader never sees half a document.
+// writeSBOMFile writes atomically, so a reader never sees half a document.
 func writeSBOMFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteBytes(path, 0o644, data)
 }

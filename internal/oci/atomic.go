@@ -21,6 +21,10 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 	if dir == "" {
 		dir = "."
 	}
+	// Renaming over /dev/null or a pipe would replace the device node itself.
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("write %s: exists and is not a regular file (%s); give a file path", path, fi.Mode().Type())
+	}
 	f, err := os.CreateTemp(dir, base+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

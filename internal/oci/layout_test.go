@@ -324,3 +324,13 @@ func TestWriteLayoutRejectsOtherArtifacts(t *testing.T) {
 type notAnArtifact struct{ v1.Layer }
 
 func (notAnArtifact) RawManifest() ([]byte, error) { return []byte("{}"), nil }
+
+func TestWriteArchiveRefusesDevice(t *testing.T) {
+	img := mustImage(t, testLayers(t), testConfig())
+	if err := WriteArchive("/dev/null", img, []string{"example/x:1"}); err == nil {
+		t.Fatal("writing an archive over /dev/null succeeded")
+	}
+	if fi, err := os.Stat("/dev/null"); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("/dev/null is no longer a character device: %v %v", fi.Mode(), err)
+	}
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spartan-images/spartan/internal/atomicfile"
+	"github.com/spartan-images/spartan/internal/audit"
+	"github.com/spartan-images/spartan/internal/build"
+	"github.com/spartan-images/spartan/internal/compare"
+	"github.com/spartan-images/spartan/internal/oci"
+)
+
+func init() { commands = append(commands, newCompareCmd) }
+
+func newCompareCmd(g *globals) *cobra.Command {
+	var arch, format, htmlFile, baseline, variant, baselineArchive string
+	cmd := &cobra.Command{
+		Use:   "compare A B | compare --baseline general SPEC",
+		Short: "Compare two images side by side: packages, sizes, files, shells, setuid files, audit results",
+		Long: `Compare measures two images (OCI layout directories, docker/oci archives or registry
+references) and prints the measures side by side with the change from A to B.
+
+With --baseline general it builds the general-purpose equivalent of a catalog image — Debian's
+minbase plus the spec's packages, installed by mmdebstrap from the same mirrors — builds the
+Spartan image from the spec, and compares the two (A = general-purpose, B = Spartan).`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if baseline != "" {
+				return cobra.ExactArgs(1)(cmd, args)
+			}
+			return cobra.ExactArgs(2)(cmd, args)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if format != "text" && format != "markdown" {
+				return fmt.Errorf("--format %q: want text or markdown", format)
+			}
+			var a, b *compare.Metrics
+			if baseline != "" {
+				if baseline != "general" {
+					return fmt.Errorf("--baseline %q: the only baseline is general (mmdebstrap minbase + the spec's packages)", baseline)
+				}
+				o, err := g.options(args[0], variant)
+				if err != nil {
+					return err
+				}
+				o.Archs = []string{arch}
+				gen := compare.GeneralFor(o.Spec, o.Mirrors, arch)
+				if g.verbose > 0 {
+					gen.Stderr = cmd.ErrOrStderr()
+				}
+				o.Log.Info("baseline", "mmdebstrap", strings.Join(gen.Args("OUT"), " "))
+				genImg, err := gen.Build(ctx, os.TempDir())
+				if err != nil {
+					return err
+				}
+				if baselineArchive != "" {
+					tag := "spartan-baseline/" + o.Spec.Name + ":general"
+					if err := oci.WriteArchive(baselineArchive, genImg, []string{tag}); err != nil {
+						return fmt.Errorf("write baseline archive: %w", err)
+					}
+				}
+				out, err := build.Build(ctx, o)
+				if err != nil {
+					return err
+				}
+				if a, _, err = compare.MeasureTarget("general-purpose (mmdebstrap minbase)", &audit.Target{Name: "baseline", Kind: audit.KindMemory, Image: genImg}); err != nil {
+					return err
+				}
+				if b, _, err = compare.MeasureTarget("spartan/"+o.Spec.Name, &audit.Target{Name: o.Spec.Name, Kind: audit.KindMemory, Image: out.Images[0].Image}); err != nil {
+					return err
+				}
+			} else {
+				var err error
+				if a, err = measure(cmd, args[0], arch); err != nil {
+					return err
+				}
+				if b, err = measure(cmd, args[1], arch); err != nil {
+					return err
+				}
+			}
+			d := compare.Compare(a, b)
+			if htmlFile != "" {
+				if err := writeHTML(htmlFile, d); err != nil {
+					return err
+				}
+			}
+			if format == "markdown" {
+				return d.WriteMarkdown(cmd.OutOrStdout())
+			}
+			return d.WriteText(cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&arch, "arch", "amd64", "architecture to pick from multi-arch images (and to build, with --baseline)")
+	f.StringVar(&format, "format", "text", "output format: text or markdown")
+	f.StringVar(&htmlFile, "html", "", "also write a self-contained HTML report (inline CSS and SVG charts) to this file")
+	f.StringVar(&baseline, "baseline", "", "compare a spec's image against a baseline built for it: general")
+	f.StringVar(&variant, "variant", "", "with --baseline: the spec's variant to build")
+	f.StringVar(&baselineArchive, "baseline-archive", "", "with --baseline: also write the general-purpose image as a docker-archive")
+	return cmd
+}
+
+func measure(cmd *cobra.Command, src, arch string) (*compare.Metrics, error) {
+	t, err := audit.Load(cmd.Context(), src, arch)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	m, _, err := compare.MeasureTarget(src, t)
+	return m, err
+}
+
+func writeHTML(file string, d *compare.Diff) error {
+	err := atomicfile.Write(file, 0o644, func(w io.Writer) error {
+		return d.WriteHTML(w, d.A.Name+" vs "+d.B.Name)
+	})
+	if err != nil {
+		return fmt.Errorf("--html: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spartan-images/spartan/internal/scan"
+	"github.com/spartan-images/spartan/internal/vuln"
+)
+
+func init() { commands = append(commands, newScanCmd) }
+
+// errFindings makes the process exit non-zero without printing usage.
+type errFindings struct {
+	n   int
+	min string
+}
+
+func (e errFindings) Error() string {
+	return fmt.Sprintf("%d findings at or above severity %s", e.n, e.min)
+}
+
+func newScanCmd(g *globals) *cobra.Command {
+	var dbFile, format, failOn, arch string
+	cmd := &cobra.Command{
+		Use:   "scan TARGET",
+		Short: "List the CVEs that affect an image's Debian packages (OCI layout, docker archive, or SPDX/CycloneDX SBOM)",
+		Long: `Scan reads the Debian release from os-release and the installed packages from
+/var/lib/dpkg/status.d/ and /var/lib/dpkg/status (or the purls of an SBOM), and matches them by
+source package and release against the vulnerability database (spartan db update).
+Exit status 1 with --fail-on when a finding reaches that severity.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			min := ""
+			if failOn != "" {
+				var err error
+				if min, err = scan.ParseSeverity(failOn); err != nil {
+					return fmt.Errorf("--fail-on: %w", err)
+				}
+			}
+			rep, err := runScan(g.dbPath(dbFile), args[0], arch)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			switch format {
+			case "table", "":
+				err = rep.WriteTable(w)
+			case "json":
+				err = rep.WriteJSON(w)
+			case "sarif":
+				err = rep.WriteSARIF(w, version)
+			default:
+				return fmt.Errorf("--format %q: want table, json or sarif", format)
+			}
+			if err != nil {
+				return err
+			}
+			if min != "" {
+				if hits := rep.AtOrAbove(min); len(hits) > 0 {
+					return errFindings{n: len(hits), min: min}
+				}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dbFile, "db", "", "vulnerability database file (default <cache dir>/"+vuln.DefaultFile+")")
+	f.StringVar(&format, "format", "table", "output: table, json or sarif (SARIF 2.1.0)")
+	f.StringVar(&failOn, "fail-on", "", "exit 1 when a finding has this severity or higher: unimportant, low, medium, high, critical")
+	f.StringVar(&arch, "arch", "", "architecture to scan in a multi-arch layout (default: the only image)")
+	return cmd
+}
+
+func runScan(dbPath, target, arch string) (*scan.Report, error) {
+	db, err := vuln.Open(dbPath)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	inv, err := scan.Load(target, arch)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := scan.Scan(db, inv)
+	if err != nil {
+		return nil, err
+	}
+	if rep.Database, err = db.Meta(); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}

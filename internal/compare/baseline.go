@@ -1,0 +1,133 @@
+package compare
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/spartan-images/spartan/internal/build"
+	"github.com/spartan-images/spartan/internal/oci"
+	"github.com/spartan-images/spartan/internal/spec"
+)
+
+// General describes the general-purpose equivalent of a catalog image: Debian's minbase
+// variant plus the packages the spec asks for, installed the ordinary way (apt, maintainer
+// scripts and all) by mmdebstrap.
+type General struct {
+	Release  string
+	Arch     string   // Debian architecture
+	Packages []string // --include
+	Sources  []string // "deb URL SUITE COMPONENTS…" lines
+	// Mmdebstrap is the program to run ("mmdebstrap" from PATH when empty).
+	Mmdebstrap string
+	Stderr     io.Writer // mmdebstrap's progress; nil = discarded unless it fails
+}
+
+// GeneralFor is the general-purpose equivalent of a spec, from the same repositories and
+// mirrors the Spartan build uses, so that the comparison is about the packaging, not the
+// package versions.
+func GeneralFor(s *spec.Spec, m build.Mirrors, arch string) General {
+	g := General{Release: s.Release, Arch: arch, Packages: s.Packages}
+	for _, r := range s.Repositories {
+		url := r.URL
+		switch {
+		case url != "":
+		case r.Archive == spec.ArchiveSecurity:
+			url = m.Security
+		default:
+			url = m.Main
+		}
+		for _, suite := range r.Suites {
+			g.Sources = append(g.Sources, fmt.Sprintf("deb %s %s %s", url, suite, strings.Join(r.Components, " ")))
+		}
+	}
+	return g
+}
+
+// Args are mmdebstrap's arguments writing the root filesystem tarball to out.
+func (g General) Args(out string) []string {
+	args := []string{"--variant=minbase", "--architectures=" + g.Arch}
+	if len(g.Packages) > 0 {
+		args = append(args, "--include="+strings.Join(g.Packages, ","))
+	}
+	args = append(args, g.Release, out)
+	return append(args, g.Sources...)
+}
+
+// Build runs mmdebstrap into a temporary directory under dir and turns the tarball into an
+// image.
+func (g General) Build(ctx context.Context, dir string) (v1.Image, error) {
+	tmp, err := os.MkdirTemp(dir, "spartan-baseline-")
+	if err != nil {
+		return nil, fmt.Errorf("baseline: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	out := filepath.Join(tmp, "rootfs.tar")
+	prog := g.Mmdebstrap
+	if prog == "" {
+		prog = "mmdebstrap"
+	}
+	if _, err := exec.LookPath(prog); err != nil {
+		return nil, fmt.Errorf("baseline needs mmdebstrap (apt-get install mmdebstrap): %w", err)
+	}
+	cmd := exec.CommandContext(ctx, prog, g.Args(out)...)
+	var errBuf bytes.Buffer
+	cmd.Stdout = io.Discard
+	cmd.Stderr = &errBuf
+	if g.Stderr != nil {
+		cmd.Stderr = io.MultiWriter(&errBuf, g.Stderr)
+	}
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("mmdebstrap %s: %w\n%s", strings.Join(cmd.Args[1:], " "), err, tailOf(errBuf.String(), 3000))
+	}
+	return ImageFromRootfs(out, g.Arch, strings.Join(append([]string{"mmdebstrap"}, g.Args("-")...), " "))
+}
+
+func tailOf(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// ImageFromRootfs turns a root filesystem tarball into a one-layer image configured the way
+// general-purpose Debian images are: root user, bash as the command. The layer is compressed
+// like Spartan's own, so that compressed sizes compare like for like.
+func ImageFromRootfs(tarPath, debArch, createdBy string) (v1.Image, error) {
+	b, err := os.ReadFile(tarPath)
+	if err != nil {
+		return nil, fmt.Errorf("read root filesystem tarball: %w", err)
+	}
+	img, err := oci.Image([]oci.Layer{{Name: "rootfs", Tar: b}}, oci.Config{
+		Arch:    ociArch(debArch),
+		User:    "root",
+		Env:     []string{"PATH=" + build.DefaultPath},
+		Cmd:     []string{"bash"},
+		Created: time.Unix(0, 0),
+		History: []string{createdBy},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("image from %s: %w", tarPath, err)
+	}
+	return img, nil
+}
+
+func ociArch(deb string) string {
+	switch deb {
+	case "ppc64el":
+		return "ppc64le"
+	case "armhf", "armel":
+		return "arm"
+	case "i386":
+		return "386"
+	}
+	return deb
+}

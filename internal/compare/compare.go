@@ -1,0 +1,183 @@
+// Package compare measures two images side by side — packages, sizes, layers, files,
+// executables, shells, package managers, setuid files, audit results — and renders the
+// difference as a text table, Markdown or a self-contained HTML page.
+package compare
+
+import (
+	"bufio"
+	"bytes"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/spartan-images/spartan/internal/audit"
+	"github.com/spartan-images/spartan/internal/debian/control"
+)
+
+// Metrics are what compare reports about one image.
+type Metrics struct {
+	Name             string
+	Packages         map[string]string // name → version, from the dpkg database
+	CompressedSize   int64             // sum of the layers as stored (what a pull downloads)
+	UncompressedSize int64             // sum of the layers' tar bytes
+	Layers           int
+	Files            int // regular files
+	Executables      int // regular files with any x bit
+	Shells           []string
+	PackageManagers  []string
+	Setuid           []string // setuid or setgid files
+	Audit            map[audit.Level]int
+}
+
+// Measure reads an image's metrics; rep is its audit report.
+func Measure(name string, im *audit.Image, rep *audit.Report) *Metrics {
+	m := &Metrics{Name: name, Packages: Packages(im.FS), Layers: len(im.Layers), Audit: rep.Counts()}
+	for _, l := range im.Layers {
+		m.CompressedSize += l.Size
+		m.UncompressedSize += l.UncompressedSize
+	}
+	im.FS.Walk(func(e *audit.Entry) {
+		if !e.IsRegular() {
+			return
+		}
+		m.Files++
+		if e.Mode&0o111 != 0 {
+			m.Executables++
+		}
+		if e.Mode&0o6000 != 0 {
+			m.Setuid = append(m.Setuid, e.Path)
+		}
+	})
+	for _, e := range audit.Binaries(im.FS, audit.MatchShell) {
+		m.Shells = append(m.Shells, e.Path)
+	}
+	for _, e := range audit.Binaries(im.FS, audit.MatchPackageManager) {
+		m.PackageManagers = append(m.PackageManagers, e.Path)
+	}
+	return m
+}
+
+// Packages reads the installed packages from /var/lib/dpkg/status (Status "install ok
+// installed") and from the distroless-style /var/lib/dpkg/status.d/ records.
+func Packages(fs *audit.FS) map[string]string {
+	out := map[string]string{}
+	add := func(b []byte, needStatus bool) {
+		paras, err := control.ParseAll(bytes.NewReader(b))
+		if err != nil {
+			// A damaged database still yields what parsed before the damage.
+			paras = salvage(b)
+		}
+		for _, p := range paras {
+			name := p.Get("Package")
+			if name == "" {
+				continue
+			}
+			if needStatus && !strings.HasSuffix(p.Get("Status"), " installed") {
+				continue
+			}
+			out[name] = p.Get("Version")
+		}
+	}
+	if b, ok := fs.Content("/var/lib/dpkg/status"); ok {
+		add(b, true)
+	}
+	fs.Walk(func(e *audit.Entry) {
+		if path.Dir(e.Path) != "/var/lib/dpkg/status.d" || strings.HasSuffix(e.Path, ".md5sums") || !e.IsRegular() {
+			return
+		}
+		if b, ok := fs.Content(e.Path); ok {
+			add(b, false)
+		}
+	})
+	return out
+}
+
+// salvage parses paragraph by paragraph, skipping those that fail.
+func salvage(b []byte) []control.Paragraph {
+	var out []control.Paragraph
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+	var cur bytes.Buffer
+	flush := func() {
+		if ps, err := control.ParseAll(bytes.NewReader(cur.Bytes())); err == nil {
+			out = append(out, ps...)
+		}
+		cur.Reset()
+	}
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "" {
+			flush()
+			continue
+		}
+		cur.Write(sc.Bytes())
+		cur.WriteByte('\n')
+	}
+	flush()
+	return out
+}
+
+// Diff is the comparison of two images, A (usually the general-purpose one) and B.
+type Diff struct {
+	A, B    *Metrics
+	Added   []string // packages in B, not in A
+	Removed []string // packages in A, not in B
+}
+
+// Compare lines two measured images up.
+func Compare(a, b *Metrics) *Diff {
+	d := &Diff{A: a, B: b}
+	for n := range b.Packages {
+		if _, ok := a.Packages[n]; !ok {
+			d.Added = append(d.Added, n)
+		}
+	}
+	for n := range a.Packages {
+		if _, ok := b.Packages[n]; !ok {
+			d.Removed = append(d.Removed, n)
+		}
+	}
+	slices.Sort(d.Added)
+	slices.Sort(d.Removed)
+	return d
+}
+
+// Row is one measure of the comparison, with numbers for charts.
+type Row struct {
+	Measure string
+	A, B    int64
+	Bytes   bool // render as a size
+	// Pct: the change reads as a percentage; small counts (layers, shells) read better as a
+	// difference.
+	Pct bool
+}
+
+// Rows are the measures in report order.
+func (d *Diff) Rows() []Row {
+	row := func(m string, f func(*Metrics) int64) Row { return Row{Measure: m, A: f(d.A), B: f(d.B)} }
+	pct := func(r Row) Row { r.Pct = true; return r }
+	rows := []Row{
+		pct(row("packages", func(m *Metrics) int64 { return int64(len(m.Packages)) })),
+		{Measure: "size compressed", A: d.A.CompressedSize, B: d.B.CompressedSize, Bytes: true, Pct: true},
+		{Measure: "size uncompressed", A: d.A.UncompressedSize, B: d.B.UncompressedSize, Bytes: true, Pct: true},
+		row("layers", func(m *Metrics) int64 { return int64(m.Layers) }),
+		pct(row("files", func(m *Metrics) int64 { return int64(m.Files) })),
+		pct(row("executables", func(m *Metrics) int64 { return int64(m.Executables) })),
+		row("shells", func(m *Metrics) int64 { return int64(len(m.Shells)) }),
+		row("package managers", func(m *Metrics) int64 { return int64(len(m.PackageManagers)) }),
+		row("setuid/setgid files", func(m *Metrics) int64 { return int64(len(m.Setuid)) }),
+	}
+	for _, l := range []audit.Level{audit.Fatal, audit.Warn, audit.Info} {
+		rows = append(rows, row("audit "+l.String(), func(m *Metrics) int64 { return int64(m.Audit[l]) }))
+	}
+	return rows
+}
+
+// MeasureTarget audits and measures one loaded image.
+func MeasureTarget(name string, t *audit.Target) (*Metrics, *audit.Report, error) {
+	im, err := audit.Read(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := audit.Run(im)
+	return Measure(name, im, rep), rep, nil
+}

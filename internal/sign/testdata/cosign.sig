@@ -1,0 +1,1 @@
+MEUCIQDcgL2uvi4PrcegTEzzR34zMoj9GGsIAuL4iB2LFGxzSwIgfg4xQp38Js9g42KNcQsezzfxulp+Kl+9MP3AmYNKUlk=

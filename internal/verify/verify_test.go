@@ -1,0 +1,259 @@
+package verify
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/spartan-images/spartan/internal/oci"
+	"github.com/spartan-images/spartan/internal/registry"
+	"github.com/spartan-images/spartan/internal/sign"
+)
+
+type pkg struct{ name, version string }
+
+// imageWith makes an image whose layers record pkgs in status.d the way Spartan does.
+func imageWith(t *testing.T, arch string, pkgs ...pkg) v1.Image {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	add := func(name, body string) {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
+		tw.Write([]byte(body))
+	}
+	for _, p := range pkgs {
+		add("var/lib/dpkg/status.d/"+p.name, "Package: "+p.name+"\nStatus: install ok installed\nVersion: "+p.version+"\nArchitecture: "+arch+"\n")
+		add("var/lib/dpkg/status.d/"+p.name+".md5sums", "d41d8cd98f00b204e9800998ecf8427e  usr/bin/x\n")
+	}
+	add("etc/os-release", "ID=debian\n")
+	tw.Close()
+	data := buf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := img.ConfigFile()
+	cf.Architecture, cf.OS = arch, "linux"
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func purl(p pkg, arch string) string {
+	return "pkg:deb/debian/" + p.name + "@" + strings.ReplaceAll(p.version, ":", "%3A") + "?arch=" + arch + "&distro=debian-13"
+}
+
+func spdxDoc(arch string, pkgs ...pkg) []byte {
+	type ref struct {
+		ReferenceCategory string `json:"referenceCategory"`
+		ReferenceType     string `json:"referenceType"`
+		ReferenceLocator  string `json:"referenceLocator"`
+	}
+	type p struct {
+		Name         string `json:"name"`
+		ExternalRefs []ref  `json:"externalRefs,omitempty"`
+	}
+	doc := struct {
+		SPDXVersion string `json:"spdxVersion"`
+		Packages    []p    `json:"packages"`
+	}{SPDXVersion: "SPDX-2.3", Packages: []p{{Name: "the image", ExternalRefs: []ref{{"PACKAGE-MANAGER", "purl", "pkg:oci/python@sha256%3Aabc"}}}}}
+	for _, k := range pkgs {
+		doc.Packages = append(doc.Packages, p{Name: k.name, ExternalRefs: []ref{{"PACKAGE-MANAGER", "purl", purl(k, arch)}}})
+	}
+	b, _ := json.Marshal(doc)
+	return b
+}
+
+func cdxDoc(arch string, pkgs ...pkg) []byte {
+	type c struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+		PURL string `json:"purl,omitempty"`
+	}
+	doc := struct {
+		BOMFormat  string `json:"bomFormat"`
+		Components []c    `json:"components"`
+	}{BOMFormat: "CycloneDX"}
+	for _, k := range pkgs {
+		doc.Components = append(doc.Components, c{Type: "library", Name: k.name, PURL: purl(k, arch)})
+	}
+	b, _ := json.Marshal(doc)
+	return b
+}
+
+// layoutTarget writes a to a layout and opens it as Spartan's CLI would.
+func layoutTarget(t *testing.T, a oci.Artifact) *registry.Target {
+	t.Helper()
+	dir := t.TempDir() + "/oci"
+	if err := oci.WriteLayout(dir, a, "spartan/test:1"); err != nil {
+		t.Fatal(err)
+	}
+	tg, err := registry.OpenLayoutTarget(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg
+}
+
+func statementFor(t *testing.T, pt, digest string, predicate []byte) sign.Attestation {
+	t.Helper()
+	s, err := sign.NewStatement(pt, "spartan/test", digest, predicate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sign.Attestation{PredicateType: pt, Statement: s}
+}
+
+func newKey(t *testing.T) *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+var pkgs = []pkg{{"libc6", "2.41-12"}, {"python3.13", "3.13.5-2"}, {"tzdata", "2025b-4+deb13u1"}, {"libgcc-s1", "1:14.2.0-19"}}
+
+func TestVerifySingleImage(t *testing.T) {
+	ctx := context.Background()
+	key := newKey(t)
+	img := imageWith(t, "amd64", pkgs...)
+	d, _ := img.Digest()
+	dg := d.String()
+
+	tests := []struct {
+		name    string
+		atts    func() []sign.Attestation
+		require []string
+		key     *ecdsa.PublicKey
+		want    string // "" = pass
+	}{
+		{"signature only", func() []sign.Attestation { return nil }, nil, nil, ""},
+		{"all present", func() []sign.Attestation {
+			return []sign.Attestation{
+				statementFor(t, PredicateSPDX, dg, spdxDoc("amd64", pkgs...)),
+				statementFor(t, PredicateCycloneDX, dg, cdxDoc("amd64", pkgs...)),
+				statementFor(t, PredicateSLSA1, dg, []byte(`{"buildDefinition":{}}`)),
+			}
+		}, []string{"sbom", "provenance", "spdx", "cyclonedx"}, nil, ""},
+		{"wrong key", func() []sign.Attestation { return nil }, nil, &newKey(t).PublicKey, "does not verify"},
+		{"provenance missing", func() []sign.Attestation {
+			return []sign.Attestation{statementFor(t, PredicateSPDX, dg, spdxDoc("amd64", pkgs...))}
+		}, []string{"sbom", "provenance"}, nil, "no verified provenance attestation"},
+		{"SBOM misses a package", func() []sign.Attestation {
+			return []sign.Attestation{statementFor(t, PredicateSPDX, dg, spdxDoc("amd64", pkgs[:3]...))}
+		}, []string{"sbom"}, nil, "in the image but not the SBOM: libgcc-s1 1:14.2.0-19"},
+		{"SBOM has an extra package", func() []sign.Attestation {
+			return []sign.Attestation{statementFor(t, PredicateCycloneDX, dg, cdxDoc("amd64", append(pkgs, pkg{"bash", "5.2"})...))}
+		}, []string{"sbom"}, nil, "in the SBOM but not the image: bash 5.2"},
+		{"SBOM version differs", func() []sign.Attestation {
+			changed := append([]pkg{}, pkgs...)
+			changed[0].version = "2.41-11"
+			return []sign.Attestation{statementFor(t, PredicateSPDX, dg, spdxDoc("amd64", changed...))}
+		}, []string{"sbom"}, nil, "libc6 2.41-11"},
+		{"unknown requirement", func() []sign.Attestation { return nil }, []string{"vex"}, nil, "unknown requirement"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg := layoutTarget(t, img)
+			if err := tg.Sign(ctx, sign.Signer{Key: key}, tt.atts()); err != nil {
+				t.Fatal(err)
+			}
+			pub := tt.key
+			if pub == nil {
+				pub = &key.PublicKey
+			}
+			rep, err := Verify(ctx, tg, Policy{Key: pub, Require: tt.require})
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(rep.Lines) == 0 {
+					t.Fatal("empty report")
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestVerifyUnsigned(t *testing.T) {
+	tg := layoutTarget(t, imageWith(t, "amd64", pkgs...))
+	_, err := Verify(context.Background(), tg, Policy{Key: &newKey(t).PublicKey})
+	if err == nil || !strings.Contains(err.Error(), "not signed") {
+		t.Fatalf("unsigned image: %v", err)
+	}
+}
+
+func TestVerifyIndex(t *testing.T) {
+	ctx := context.Background()
+	key := newKey(t)
+	amd := imageWith(t, "amd64", pkgs...)
+	arm := imageWith(t, "arm64", pkgs[:2]...)
+	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
+		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})
+	da, _ := amd.Digest()
+	dr, _ := arm.Digest()
+	atts := []sign.Attestation{
+		statementFor(t, PredicateSPDX, da.String(), spdxDoc("amd64", pkgs...)),
+		statementFor(t, PredicateSLSA1, da.String(), []byte(`{}`)),
+		statementFor(t, PredicateSPDX, dr.String(), spdxDoc("arm64", pkgs[:2]...)),
+		statementFor(t, PredicateSLSA1, dr.String(), []byte(`{}`)),
+	}
+	tg := layoutTarget(t, idx)
+	if err := tg.Sign(ctx, sign.Signer{Key: key}, atts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(ctx, tg, Policy{Key: &key.PublicKey, Require: []string{"sbom", "provenance"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// An index whose arm64 image lacks provenance fails, naming that image.
+	tg2 := layoutTarget(t, idx)
+	if err := tg2.Sign(ctx, sign.Signer{Key: key}, atts[:3]); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Verify(ctx, tg2, Policy{Key: &key.PublicKey, Require: []string{"provenance"}})
+	if err == nil || !strings.Contains(err.Error(), dr.String()) {
+		t.Fatalf("missing arm64 provenance: %v", err)
+	}
+}
+
+func TestDebPURL(t *testing.T) {
+	tests := []struct{ in, name, version string }{
+		{"pkg:deb/debian/libgcc-s1@1%3A14.2.0-19?arch=amd64&distro=debian-13", "libgcc-s1", "1:14.2.0-19"},
+		{"pkg:deb/debian/libstdc%2B%2B6@14.2.0-19?arch=amd64", "libstdc++6", "14.2.0-19"},
+		{"pkg:deb/debian/tzdata@2025b-4%2Bdeb13u1", "tzdata", "2025b-4+deb13u1"},
+		{"pkg:oci/python@sha256%3Aabc", "", ""},
+		{"pkg:deb/debian/noversion", "", ""},
+	}
+	for _, tt := range tests {
+		n, v, ok := debPURL(tt.in)
+		if n != tt.name || v != tt.version || ok != (tt.name != "") {
+			t.Errorf("debPURL(%s) = %q %q %v", tt.in, n, v, ok)
+		}
+	}
+}

@@ -1,0 +1,281 @@
+// Package vex turns a scan's matches into an OpenVEX v0.2.0 document: what Debian's triage and
+// Spartan's hardening say about each CVE of each package, so that scanners that read VEX
+// (Trivy, Grype: --vex) stop reporting what does not apply.
+package vex
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spartan-images/spartan/internal/scan"
+	"github.com/spartan-images/spartan/internal/vuln"
+)
+
+// OpenVEX v0.2.0.
+const (
+	Context = "https://openvex.dev/ns/v0.2.0"
+
+	StatusNotAffected        = "not_affected"
+	StatusAffected           = "affected"
+	StatusFixed              = "fixed"
+	StatusUnderInvestigation = "under_investigation"
+
+	JustificationComponentNotPresent = "component_not_present"
+	JustificationCodeNotPresent      = "vulnerable_code_not_present"
+)
+
+// Document is an OpenVEX document.
+type Document struct {
+	Context    string      `json:"@context"`
+	ID         string      `json:"@id"`
+	Author     string      `json:"author"`
+	Role       string      `json:"role,omitempty"`
+	Timestamp  string      `json:"timestamp"`
+	Version    int         `json:"version"`
+	Tooling    string      `json:"tooling,omitempty"`
+	Statements []Statement `json:"statements"`
+}
+
+// Statement says one thing about one vulnerability in some products.
+type Statement struct {
+	Vulnerability   Vulnerability `json:"vulnerability"`
+	Products        []Product     `json:"products"`
+	Status          string        `json:"status"`
+	StatusNotes     string        `json:"status_notes,omitempty"`
+	Justification   string        `json:"justification,omitempty"`
+	ImpactStatement string        `json:"impact_statement,omitempty"`
+	ActionStatement string        `json:"action_statement,omitempty"`
+}
+
+// Vulnerability names a CVE.
+type Vulnerability struct {
+	ID   string `json:"@id,omitempty"`
+	Name string `json:"name"`
+}
+
+// Product is a package, identified by its purl.
+type Product struct {
+	ID          string            `json:"@id"`
+	Identifiers map[string]string `json:"identifiers,omitempty"`
+}
+
+// Options for a document.
+type Options struct {
+	Author    string
+	Timestamp time.Time
+	Tooling   string
+	// Cut names packages the hardening profile left out; their CVEs are not_affected with
+	// component_not_present.
+	Cut []string
+}
+
+// Build makes the document for an inventory from its matches. db is consulted for the CVEs of
+// cut packages (which the matches cannot hold: they are not installed).
+func Build(db scan.Lookup, inv *scan.Inventory, matches []scan.Match, o Options) (*Document, error) {
+	type key struct{ cve, status, just, impact, action, notes string }
+	groups := map[key]map[string]bool{}
+	add := func(k key, purl string) {
+		if groups[k] == nil {
+			groups[k] = map[string]bool{}
+		}
+		groups[k][purl] = true
+	}
+	for _, m := range matches {
+		r, p := m.Record, m.Package
+		purl := PURL(p.Name, p.Version, p.Arch, inv.Release)
+		notes := fmt.Sprintf("Debian Security Tracker, %s: %s", inv.Release, trackerNote(r))
+		switch m.Verdict {
+		case scan.Fixed:
+			add(key{cve: r.CVE, status: StatusFixed, notes: fmt.Sprintf("%s %s carries the fix (fixed in %s)", p.Source, p.SourceVersion, r.FixedVersion)}, purl)
+		case scan.NotAffected:
+			add(key{cve: r.CVE, status: StatusNotAffected, just: JustificationCodeNotPresent,
+				impact: fmt.Sprintf("Debian %s never shipped the vulnerable code of %s (tracker fixed_version 0)", inv.Release, p.Source)}, purl)
+		case scan.Investigating:
+			add(key{cve: r.CVE, status: StatusUnderInvestigation, notes: notes}, purl)
+		default:
+			add(key{cve: r.CVE, status: StatusAffected, action: action(p, r, inv.Release), notes: notes}, purl)
+		}
+	}
+	installed := map[string]bool{}
+	for _, p := range inv.Packages {
+		installed[p.Name] = true
+	}
+	cut := append([]string(nil), o.Cut...)
+	cut = append(cut, inv.Cut...)
+	for _, name := range cut {
+		if installed[name] {
+			continue
+		}
+		recs, err := db.Lookup(inv.Release, name)
+		if err != nil {
+			return nil, fmt.Errorf("look up cut package %s: %w", name, err)
+		}
+		for _, r := range recs {
+			if r.NeverAffected() {
+				continue
+			}
+			add(key{cve: r.CVE, status: StatusNotAffected, just: JustificationComponentNotPresent,
+				impact: fmt.Sprintf("%s is not in the image: the hardening profile cut it", name)}, PURL(name, "", "", inv.Release))
+		}
+	}
+	doc := &Document{Context: Context, Author: o.Author, Version: 1, Tooling: o.Tooling, Statements: []Statement{}}
+	if doc.Author == "" {
+		doc.Author = "spartan"
+	}
+	for k, set := range groups {
+		st := Statement{Vulnerability: Vulnerability{Name: k.cve}, Status: k.status, Justification: k.just,
+			ImpactStatement: k.impact, ActionStatement: k.action, StatusNotes: k.notes}
+		if strings.HasPrefix(k.cve, "CVE-") {
+			st.Vulnerability.ID = "https://nvd.nist.gov/vuln/detail/" + k.cve
+		}
+		ids := make([]string, 0, len(set))
+		for id := range set {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			st.Products = append(st.Products, Product{ID: id, Identifiers: map[string]string{"purl": id}})
+		}
+		doc.Statements = append(doc.Statements, st)
+	}
+	sort.Slice(doc.Statements, func(i, j int) bool {
+		a, b := doc.Statements[i], doc.Statements[j]
+		if a.Vulnerability.Name != b.Vulnerability.Name {
+			return a.Vulnerability.Name < b.Vulnerability.Name
+		}
+		if a.Status != b.Status {
+			return a.Status < b.Status
+		}
+		return a.Products[0].ID < b.Products[0].ID
+	})
+	// The id names the content, so the same image and database give the same document id.
+	body, err := json.Marshal(doc.Statements)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	doc.ID = "https://openvex.dev/docs/public/spartan-" + hex.EncodeToString(sum[:16])
+	doc.Timestamp = o.Timestamp.UTC().Format(time.RFC3339)
+	return doc, nil
+}
+
+func trackerNote(r vuln.Record) string {
+	parts := []string{r.Status}
+	if r.Urgency != "" {
+		parts = append(parts, "urgency "+r.Urgency)
+	}
+	if r.NoDSA != "" {
+		parts = append(parts, "no-dsa: "+r.NoDSA)
+	}
+	if r.NoDSAReason != "" {
+		parts = append(parts, r.NoDSAReason)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// action is what to do about an open CVE.
+func action(p scan.Package, r vuln.Record, release string) string {
+	switch {
+	case r.Status == vuln.StatusResolved && r.FixedVersion != "":
+		return fmt.Sprintf("Update %s to %s or later and rebuild the image (spartan update).", p.Source, r.FixedVersion)
+	case r.Severity() == "end-of-life":
+		return fmt.Sprintf("%s is no longer supported by Debian security in %s: replace it or move to a newer release.", p.Source, release)
+	case r.NoDSA != "" || r.NoDSAReason != "":
+		return fmt.Sprintf("Debian will not issue a security advisory for %s in %s (%s); assess the exposure or mitigate in the application.", p.Source, release, firstNonEmpty(r.NoDSA, r.NoDSAReason))
+	}
+	return fmt.Sprintf("No fix in Debian %s yet; rebuild when one is published (spartan update).", release)
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// PURL is a Debian package's purl as Spartan's SBOMs write it (version and arch optional).
+func PURL(name, version, arch, release string) string {
+	var b strings.Builder
+	b.WriteString("pkg:deb/debian/" + escape(name))
+	if version != "" {
+		b.WriteString("@" + escape(version))
+	}
+	var q []string
+	if arch != "" {
+		q = append(q, "arch="+escape(arch))
+	}
+	d := vuln.ReleaseNumber(release)
+	if d == "" {
+		d = release
+	}
+	if d != "" {
+		q = append(q, "distro=debian-"+escape(d))
+	}
+	if len(q) > 0 {
+		b.WriteString("?" + strings.Join(q, "&"))
+	}
+	return b.String()
+}
+
+// escape percent-encodes everything but RFC 3986's unreserved characters (an epoch's ':'
+// becomes %3A, '+' becomes %2B), as the purl spec asks.
+func escape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
+}
+
+// Write writes the document as indented JSON.
+func (d *Document) Write(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(d)
+}
+
+// ReadCuts reads the cut package names from `spartan resolve --json` output.
+func ReadCuts(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cuts: %w", err)
+	}
+	var arches []struct {
+		Arch string `json:"arch"`
+		Cuts []struct {
+			To string `json:"to"`
+		} `json:"cuts"`
+	}
+	if err := json.Unmarshal(b, &arches); err != nil {
+		return nil, fmt.Errorf("cuts %s: want the output of `spartan resolve --json`: %w", path, err)
+	}
+	set := map[string]bool{}
+	for _, a := range arches {
+		for _, c := range a.Cuts {
+			if c.To != "" {
+				set[c.To] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
+}
