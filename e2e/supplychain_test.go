@@ -165,6 +165,27 @@ func TestSupplyChain(t *testing.T) {
 	t.Run("IncrementalPush", func(t *testing.T) { testIncrementalPush(t, s) })
 	t.Run("MultiArch", func(t *testing.T) { testMultiArch(t, s) })
 	t.Run("SignCommand", func(t *testing.T) { testSignCommand(t, s) })
+	t.Run("Rebuild", func(t *testing.T) { testRebuild(t, s) })
+}
+
+// testRebuild re-derives the pushed images from their signed provenance alone (spec digest and
+// exact .debs), each on a fresh cache, and expects the same digests: the single-arch python
+// image and the two-platform base index.
+func testRebuild(t *testing.T, s *signed) {
+	for _, ref := range []string{s.ref, s.host + "/spartan/base:multi"} {
+		fresh := t.TempDir()
+		r := must(t, run(t, nil, spartanBin, "--cache", fresh, "rebuild", "--verify", ref, "--key", s.pub), "rebuild --verify "+ref)
+		if !strings.HasPrefix(strings.TrimSpace(r.stdout), "reproduced sha256:") {
+			t.Fatalf("rebuild output: %s\n%s", r.stdout, r.stderr)
+		}
+		t.Logf("%s: %s", ref, strings.TrimSpace(r.stdout))
+	}
+	wrong := filepath.Join(workDir, "supplychain", "other.pub")
+	if _, err := os.Stat(wrong); err == nil {
+		if r := spartan(t, nil, "rebuild", "--verify", s.ref, "--key", wrong); r.err == nil {
+			t.Fatal("rebuild accepted provenance signed by another key")
+		}
+	}
 }
 
 // testSignCommand signs images that were built without a key: one already in the registry,

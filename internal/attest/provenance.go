@@ -59,6 +59,9 @@ type ResourceDescriptor struct {
 	Digest    map[string]string `json:"digest,omitempty"`
 	Name      string            `json:"name,omitempty"`
 	MediaType string            `json:"mediaType,omitempty"`
+	// Annotations carry what a rebuild needs beyond the file: for a .deb its package name,
+	// exact version (with epoch, which the file name drops) and architecture.
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // RunDetails say who built it and when.

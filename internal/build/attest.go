@@ -110,6 +110,9 @@ func (o Options) Documents(img *Image, started, finished time.Time) (*Documents,
 				Name:   fmt.Sprintf("%s_%s_%s.deb", p.Name, upstreamAndRevision(p.Version), p.Architecture),
 				URI:    p.URL(),
 				Digest: map[string]string{"sha256": strings.ToLower(p.SHA256)},
+				Annotations: map[string]string{
+					AnnotationPackage: p.Name, AnnotationVersion: p.Version, AnnotationArch: p.Architecture,
+				},
 			})
 		}
 	}

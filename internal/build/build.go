@@ -48,6 +48,9 @@ type Plan struct {
 	Arch     string
 	Releases []*archive.Release
 	Result   *resolve.Result
+	// Epoch, when set, overrides Options.Epoch for this architecture: a rebuild from provenance
+	// uses each recorded image's own creation time.
+	Epoch *time.Time
 }
 
 // Resolve loads the spec's repositories and resolves its packages for every architecture.
@@ -158,6 +161,9 @@ func (o Options) buildArch(ctx context.Context, p *Plan) (*Image, error) {
 		return nil, err
 	}
 	opts := o.assembleOptions(p.Arch, certs)
+	if p.Epoch != nil {
+		opts.Epoch = *p.Epoch
+	}
 	key, err := assemblyKey(inputs, opts)
 	if err != nil {
 		return nil, err
