@@ -166,6 +166,61 @@ func TestSupplyChain(t *testing.T) {
 	t.Run("MultiArch", func(t *testing.T) { testMultiArch(t, s) })
 	t.Run("SignCommand", func(t *testing.T) { testSignCommand(t, s) })
 	t.Run("Rebuild", func(t *testing.T) { testRebuild(t, s) })
+	t.Run("AttachedSBOM", func(t *testing.T) { testAttachedSBOM(t, s) })
+}
+
+// testAttachedSBOM prints the SBOMs attached in the registry (signature checked) and compares
+// their packages with the SBOM generated from the image itself.
+func testAttachedSBOM(t *testing.T, s *signed) {
+	names := func(doc, format string) map[string]bool {
+		out := map[string]bool{}
+		if format == "spdx" {
+			var d struct {
+				Packages []struct{ Name, VersionInfo string }
+			}
+			if err := json.Unmarshal([]byte(doc), &d); err != nil {
+				t.Fatalf("SPDX: %v", err)
+			}
+			for _, p := range d.Packages {
+				out[p.Name+"="+p.VersionInfo] = true
+			}
+			return out
+		}
+		var d struct {
+			Components []struct{ Name, Version string }
+		}
+		if err := json.Unmarshal([]byte(doc), &d); err != nil {
+			t.Fatalf("CycloneDX: %v", err)
+		}
+		for _, c := range d.Components {
+			out[c.Name+"="+c.Version] = true
+		}
+		return out
+	}
+	for _, f := range []string{"spdx", "cyclonedx"} {
+		attached := must(t, spartan(t, nil, "sbom", s.ref, "--key", s.pub, "--format", f), "sbom (attached) "+f)
+		local := must(t, spartan(t, nil, "sbom", s.layoutDir, "--format", f), "sbom (from the image) "+f)
+		a, l := names(attached.stdout, f), names(local.stdout, f)
+		var onlyA, onlyL []string
+		for k := range a {
+			if !l[k] {
+				onlyA = append(onlyA, k)
+			}
+		}
+		for k := range l {
+			if !a[k] {
+				onlyL = append(onlyL, k)
+			}
+		}
+		// The document's own subject is named after the reference in one and the layout in the
+		// other: one entry each side may differ, nothing more.
+		if len(a) < 20 || len(onlyA) > 1 || len(onlyL) > 1 {
+			t.Fatalf("%s: only in the attached SBOM: %v; only in the image's: %v", f, onlyA, onlyL)
+		}
+	}
+	if r := spartan(t, nil, "sbom", s.ref, "--key", filepath.Join(workDir, "supplychain", "other.pub")); r.err == nil {
+		t.Fatal("sbom --key accepted an SBOM signed by another key")
+	}
 }
 
 // testRebuild re-derives the pushed images from their signed provenance alone (spec digest and

@@ -2,34 +2,52 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/spartan-images/spartan/internal/atomicfile"
+	"github.com/spartan-images/spartan/internal/attest"
 	"github.com/spartan-images/spartan/internal/cache"
 	"github.com/spartan-images/spartan/internal/imageref"
+	"github.com/spartan-images/spartan/internal/registry"
 	"github.com/spartan-images/spartan/internal/sbom"
+	"github.com/spartan-images/spartan/internal/sign"
 )
 
 func init() { commands = append(commands, newSBOMCmd) }
 
 func newSBOMCmd(g *globals) *cobra.Command {
-	var format, arch, output, name string
+	var format, arch, output, name, keyPath string
 	var fromCache bool
 	cmd := &cobra.Command{
-		Use:   "sbom SRC",
+		Use:   "sbom SRC | sbom REF --key PUB",
 		Short: "Write the SBOM (SPDX 2.3 or CycloneDX 1.6 JSON) of an image",
 		Long: `Sbom reads an image — an OCI layout directory (spartan build --oci) or a docker
 archive — and writes its software bill of materials to standard output (or --output). The
 package set is the image's /var/lib/dpkg/status.d records, so it is exactly what scanners
 see; licenses come from the copyright files, the distribution from /etc/os-release.
 The .debs' SHA-256 digests are taken from the download cache when the packages there match
-the image's records (name, version, architecture and md5sums). See docs/sbom.md.`,
+the image's records (name, version, architecture and md5sums). See docs/sbom.md.
+
+With --key, sbom prints the SBOM attached to REF (a registry reference or oci:DIR) instead,
+once its attestation's signature verifies with the key and names the image as its subject.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := sbom.ParseFormat(format)
 			if err != nil {
 				return err
+			}
+			if keyPath != "" {
+				out, err := attachedSBOM(cmd, args[0], arch, keyPath, f)
+				if err != nil {
+					return err
+				}
+				if output == "" || output == "-" {
+					_, err = cmd.OutOrStdout().Write(out)
+					return err
+				}
+				return writeSBOMFile(output, out)
 			}
 			img, err := imageref.LoadImage(args[0], arch)
 			if err != nil {
@@ -67,6 +85,7 @@ the image's records (name, version, architecture and md5sums). See docs/sbom.md.
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&format, "format", "spdx", "spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.6 JSON)")
+	fl.StringVar(&keyPath, "key", "", "print the SBOM attached to REF, verified with this public key (cosign.pub)")
 	fl.StringVar(&arch, "arch", "", "architecture to pick from a multi-arch image (amd64, arm64…)")
 	fl.StringVarP(&output, "output", "o", "", "write to this file instead of standard output")
 	fl.StringVar(&name, "name", "", "image name for the document (default: the image's title annotation)")
@@ -77,4 +96,59 @@ the image's records (name, version, architecture and md5sums). See docs/sbom.md.
 // writeSBOMFile writes atomically, so a reader never sees half a document.
 func writeSBOMFile(path string, data []byte) error {
 	return atomicfile.WriteBytes(path, 0o644, data)
+}
+
+// attachedSBOM fetches the signed SBOM attestation of ref's image (the --arch platform of an
+// index, amd64 by default) and returns its predicate: the SBOM document itself.
+func attachedSBOM(cmd *cobra.Command, ref, arch, keyPath string, f sbom.Format) ([]byte, error) {
+	pub, err := sign.LoadPublicKey(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	t, err := registry.New("spartan/"+version).Open(cmd.Context(), ref)
+	if err != nil {
+		return nil, err
+	}
+	digest := t.Digest
+	children, err := t.Children()
+	if err != nil {
+		return nil, err
+	}
+	if children != nil {
+		if arch == "" {
+			arch = "amd64"
+		}
+		digest = ""
+		for _, d := range children {
+			img, err := t.Image(d)
+			if err != nil {
+				return nil, err
+			}
+			if cf, err := img.ConfigFile(); err == nil && cf.Architecture == arch {
+				digest = d
+				break
+			}
+		}
+		if digest == "" {
+			return nil, fmt.Errorf("%s has no %s image", ref, arch)
+		}
+	}
+	want := attest.PredicateSPDX
+	if f == sbom.CycloneDX {
+		want = attest.PredicateCycloneDX
+	}
+	atts, rejected, err := sign.VerifyAttestations(cmd.Context(), t.Store, pub, digest)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range atts {
+		if a.PredicateType == want {
+			return append([]byte(a.Statement.Predicate), '\n'), nil
+		}
+	}
+	why := ""
+	if len(rejected) > 0 {
+		why = " (rejected: " + strings.Join(rejected, "; ") + ")"
+	}
+	return nil, fmt.Errorf("%s: no %s SBOM attestation signed by this key%s", digest, want, why)
 }
