@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spartan-images/spartan/internal/atomicfile"
+
 	"github.com/spartan-images/spartan/internal/debian/archive"
 	"github.com/spartan-images/spartan/internal/debian/resolve"
 	"github.com/spartan-images/spartan/internal/spec"
@@ -152,26 +154,8 @@ func WriteLock(path string, l *Lock) error {
 		return err
 	}
 	data = append(data, '\n')
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write lock %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write lock %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write lock %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write lock %s: %w", path, err)
+	if err := atomicfile.WriteBytes(path, 0o644, data); err != nil {
+		return fmt.Errorf("write lock: %w", err)
 	}
 	return nil
 }

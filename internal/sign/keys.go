@@ -16,7 +16,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+
+	"github.com/spartan-images/spartan/internal/atomicfile"
 
 	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
 )
@@ -193,34 +194,8 @@ func WriteKeyPair(prefix string, password []byte, force bool) (keyPath, pubPath 
 	return keyPath, pubPath, nil
 }
 
-// writeAtomic writes data to path through a temporary file in the same directory, so that a
-// crash never leaves half a key behind; the temporary file is created 0600 and only then
-// given its final mode.
-func writeAtomic(path string, data []byte, mode fs.FileMode) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Chmod(mode); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+// writeAtomic writes data to path through a temporary file, so that a crash never leaves half
+// a key behind; the temporary file is created 0600 and only then given its final mode.
+func writeAtomic(path string, data []byte, mode fs.FileMode) error {
+	return atomicfile.WriteBytes(path, mode, data)
 }
