@@ -23,7 +23,8 @@ out=docs/COMPARISON.md
   echo "Sizes are the layers' bytes (compressed: gzip as stored in the registry; uncompressed: tar)."
   echo "Audit counts come from \`spartan audit\` ([docs/audit.md](audit.md)); on in-memory images"
   echo "the signature checks do not apply, and the one INFO left on Spartan images is the missing"
-  echo "HEALTHCHECK."
+  echo "HEALTHCHECK. CVE rows appear when the vulnerability database is present"
+  echo "(\`spartan db update\`; \`spartan compare --db\`), counted at the time of generation."
   for img in "${images[@]}"; do
     pkgs=$(sed -n '/^packages:/,/^[a-z]/p' "images/$img/spartan.yaml" | sed -n 's/^  - \([^ #]*\).*/\1/p' | paste -sd, -)
     echo

@@ -1,18 +1,23 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/spartan-images/spartan/internal/audit"
+	"github.com/spartan-images/spartan/internal/scan"
+	"github.com/spartan-images/spartan/internal/vuln"
 )
 
 func init() { commands = append(commands, newAuditCmd) }
 
-func newAuditCmd(_ *globals) *cobra.Command {
-	var arch, exitLevel, ignoreFile, format string
+func newAuditCmd(g *globals) *cobra.Command {
+	var arch, exitLevel, ignoreFile, format, dbFile, cveLevel string
 	var list bool
 	cmd := &cobra.Command{
 		Use:   "audit TARGET",
@@ -21,6 +26,10 @@ func newAuditCmd(_ *globals) *cobra.Command {
 registry reference — flattens its layers and runs the checks listed in docs/audit.md (Dockle's
 checkpoints where one exists). Each finding has a check id, a level (FATAL, WARN, INFO; PASS
 for checks that found nothing) and the file or config field it is about.
+
+With a vulnerability database (--db, or <cache dir>/vuln.db when it exists) check SPT-0009
+lists the CVEs at or above --cve-level in the image's Debian packages: WARN when Debian has
+published the fix (rebuild the image), INFO when there is no fix yet or Debian will not fix it.
 
 The exit status is non-zero when a finding is at or above --exit-level.`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -48,7 +57,15 @@ The exit status is non-zero when a finding is at or above --exit-level.`,
 					return err
 				}
 			}
-			rep, err := audit.Audit(cmd.Context(), args[0], arch)
+			if _, err := scan.ParseSeverity(cveLevel); err != nil {
+				return fmt.Errorf("--cve-level: %w", err)
+			}
+			db, closeDB, err := g.optionalVulnDB(dbFile)
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			rep, err := audit.AuditWith(cmd.Context(), args[0], arch, audit.Options{Vulns: db, CVELevel: cveLevel})
 			if err != nil {
 				return err
 			}
@@ -79,5 +96,24 @@ The exit status is non-zero when a finding is at or above --exit-level.`,
 	f.StringVar(&ignoreFile, "ignore", "", "file of check ids (or ID:PATH, PATH may be a glob) to ignore, one a line, # comments")
 	f.StringVar(&format, "format", "table", "output format: table, json or sarif")
 	f.BoolVar(&list, "list-checks", false, "list the checks and exit")
+	f.StringVar(&dbFile, "db", "", "vulnerability database file for SPT-0009 (default <cache dir>/"+vuln.DefaultFile+" when it exists; without one the check is skipped)")
+	f.StringVar(&cveLevel, "cve-level", audit.DefaultCVELevel, "lowest CVE severity SPT-0009 reports: unimportant, low, medium, high or critical")
 	return cmd
+}
+
+// optionalVulnDB opens the vulnerability database for the commands that use it when there is
+// one: --db must exist, the default file may not (then the result is nil and the CVE checks are
+// skipped). close is never nil.
+func (g *globals) optionalVulnDB(flag string) (db scan.Lookup, closeFn func(), err error) {
+	path := g.dbPath(flag)
+	if flag == "" {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, func() {}, nil
+		}
+	}
+	d, err := vuln.Open(path)
+	if err != nil {
+		return nil, func() {}, err
+	}
+	return d, func() { d.Close() }, nil
 }

@@ -13,12 +13,13 @@ import (
 	"github.com/spartan-images/spartan/internal/build"
 	"github.com/spartan-images/spartan/internal/compare"
 	"github.com/spartan-images/spartan/internal/oci"
+	"github.com/spartan-images/spartan/internal/vuln"
 )
 
 func init() { commands = append(commands, newCompareCmd) }
 
 func newCompareCmd(g *globals) *cobra.Command {
-	var arch, format, htmlFile, baseline, variant, baselineArchive string
+	var arch, format, htmlFile, baseline, variant, baselineArchive, dbFile string
 	cmd := &cobra.Command{
 		Use:   "compare A B | compare --baseline general SPEC",
 		Short: "Compare two images side by side: packages, sizes, files, shells, setuid files, audit results",
@@ -27,7 +28,10 @@ references) and prints the measures side by side with the change from A to B.
 
 With --baseline general it builds the general-purpose equivalent of a catalog image — Debian's
 minbase plus the spec's packages, installed by mmdebstrap from the same mirrors — builds the
-Spartan image from the spec, and compares the two (A = general-purpose, B = Spartan).`,
+Spartan image from the spec, and compares the two (A = general-purpose, B = Spartan).
+
+With a vulnerability database (--db, or <cache dir>/vuln.db when it exists) the report also
+counts the CVEs present in each image's Debian packages by severity.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if baseline != "" {
 				return cobra.ExactArgs(1)(cmd, args)
@@ -39,6 +43,12 @@ Spartan image from the spec, and compares the two (A = general-purpose, B = Spar
 			if format != "text" && format != "markdown" {
 				return fmt.Errorf("--format %q: want text or markdown", format)
 			}
+			db, closeDB, err := g.optionalVulnDB(dbFile)
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			opts := audit.Options{Vulns: db}
 			var a, b *compare.Metrics
 			if baseline != "" {
 				if baseline != "general" {
@@ -68,18 +78,17 @@ Spartan image from the spec, and compares the two (A = general-purpose, B = Spar
 				if err != nil {
 					return err
 				}
-				if a, _, err = compare.MeasureTarget("general-purpose (mmdebstrap minbase)", &audit.Target{Name: "baseline", Kind: audit.KindMemory, Image: genImg}); err != nil {
+				if a, _, err = compare.MeasureTarget("general-purpose (mmdebstrap minbase)", &audit.Target{Name: "baseline", Kind: audit.KindMemory, Image: genImg}, opts); err != nil {
 					return err
 				}
-				if b, _, err = compare.MeasureTarget("spartan/"+o.Spec.Name, &audit.Target{Name: o.Spec.Name, Kind: audit.KindMemory, Image: out.Images[0].Image}); err != nil {
+				if b, _, err = compare.MeasureTarget("spartan/"+o.Spec.Name, &audit.Target{Name: o.Spec.Name, Kind: audit.KindMemory, Image: out.Images[0].Image}, opts); err != nil {
 					return err
 				}
 			} else {
-				var err error
-				if a, err = measure(cmd, args[0], arch); err != nil {
+				if a, err = measure(cmd, args[0], arch, opts); err != nil {
 					return err
 				}
-				if b, err = measure(cmd, args[1], arch); err != nil {
+				if b, err = measure(cmd, args[1], arch, opts); err != nil {
 					return err
 				}
 			}
@@ -102,16 +111,17 @@ Spartan image from the spec, and compares the two (A = general-purpose, B = Spar
 	f.StringVar(&baseline, "baseline", "", "compare a spec's image against a baseline built for it: general")
 	f.StringVar(&variant, "variant", "", "with --baseline: the spec's variant to build")
 	f.StringVar(&baselineArchive, "baseline-archive", "", "with --baseline: also write the general-purpose image as a docker-archive")
+	f.StringVar(&dbFile, "db", "", "vulnerability database file for the CVE rows (default <cache dir>/"+vuln.DefaultFile+" when it exists; without one they are left out)")
 	return cmd
 }
 
-func measure(cmd *cobra.Command, src, arch string) (*compare.Metrics, error) {
+func measure(cmd *cobra.Command, src, arch string, o audit.Options) (*compare.Metrics, error) {
 	t, err := audit.Load(cmd.Context(), src, arch)
 	if err != nil {
 		return nil, err
 	}
 	defer t.Close()
-	m, _, err := compare.MeasureTarget(src, t)
+	m, _, err := compare.MeasureTarget(src, t, o)
 	return m, err
 }
 

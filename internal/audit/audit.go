@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/spartan-images/spartan/internal/scan"
 )
 
 // Level is a finding's severity. PASS marks a check that ran and found nothing.
@@ -108,10 +110,20 @@ type Image struct {
 	FS     *FS
 	Layers []LayerInfo
 	Digest string
+	// Vulns is the image's vulnerability scan when ReadWith was given a database and the image
+	// is a Debian one; otherwise VulnsSkipped says why there is none.
+	Vulns        *scan.Report
+	VulnsSkipped string
+	CVELevel     string // the lowest severity SPT-0009 reports
 }
 
 // Read flattens a target's image.
 func Read(t *Target) (*Image, error) {
+	return ReadWith(t, Options{})
+}
+
+// ReadWith flattens a target's image and, with a vulnerability database, scans its packages.
+func ReadWith(t *Target, o Options) (*Image, error) {
 	cfg, err := t.Image.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("%s: read image config: %w", t.Name, err)
@@ -123,6 +135,9 @@ func Read(t *Target) (*Image, error) {
 	im := &Image{Target: t, Config: cfg, FS: fs, Layers: layers}
 	if d, err := t.Image.Digest(); err == nil {
 		im.Digest = d.String()
+	}
+	if err := im.scanVulns(o); err != nil {
+		return nil, err
 	}
 	return im, nil
 }
@@ -164,12 +179,17 @@ func sortFindings(fs []Finding) {
 
 // Audit loads, reads and checks one target.
 func Audit(ctx context.Context, src, arch string) (*Report, error) {
+	return AuditWith(ctx, src, arch, Options{})
+}
+
+// AuditWith is Audit with the options some checks need (the vulnerability database).
+func AuditWith(ctx context.Context, src, arch string, o Options) (*Report, error) {
 	t, err := Load(ctx, src, arch)
 	if err != nil {
 		return nil, err
 	}
 	defer t.Close()
-	im, err := Read(t)
+	im, err := ReadWith(t, o)
 	if err != nil {
 		return nil, err
 	}

@@ -73,6 +73,8 @@ var Checks = []Check{
 		Help: "Download, verify the checksum or signature, then run."},
 	{ID: "SPT-0008", Title: "SBOM/provenance attestation attached", Level: Info, Applies: canCarrySignatures, Run: checkAttestation,
 		Help: "Attach an SBOM and provenance (cosign attest) so that consumers can check what is inside and how it was built."},
+	{ID: "SPT-0009", Title: "no known vulnerabilities at or above --cve-level", Level: Warn, Applies: hasVulnScan, Run: checkVulns,
+		Help: "WARN: Debian has published the fix, so the image is stale: rebuild it. INFO: no fix in Debian yet, or Debian will not fix it: track it, or state with VEX why it does not apply."},
 }
 
 // CheckByID finds a check.

@@ -93,10 +93,12 @@ func (f *FS) resolve(p string, depth int) *Entry {
 	return e
 }
 
-// keepContent says which files' content the checks need: account databases and dpkg records.
+// keepContent says which files' content the checks need: account databases, dpkg records and
+// os-release (the Debian release the vulnerability check looks packages up in).
 func keepContent(p string) bool {
 	switch p {
-	case "/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/var/lib/dpkg/status":
+	case "/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/var/lib/dpkg/status",
+		"/etc/os-release", "/usr/lib/os-release":
 		return true
 	}
 	return strings.HasPrefix(p, "/var/lib/dpkg/status.d/") && !strings.HasSuffix(p, ".md5sums")

@@ -1,6 +1,6 @@
 // Package compare measures two images side by side — packages, sizes, layers, files,
-// executables, shells, package managers, setuid files, audit results — and renders the
-// difference as a text table, Markdown or a self-contained HTML page.
+// executables, shells, package managers, setuid files, CVEs by severity, audit results — and
+// renders the difference as a text table, Markdown or a self-contained HTML page.
 package compare
 
 import (
@@ -12,6 +12,7 @@ import (
 
 	"github.com/spartan-images/spartan/internal/audit"
 	"github.com/spartan-images/spartan/internal/debian/control"
+	"github.com/spartan-images/spartan/internal/scan"
 )
 
 // Metrics are what compare reports about one image.
@@ -27,11 +28,45 @@ type Metrics struct {
 	PackageManagers  []string
 	Setuid           []string // setuid or setgid files
 	Audit            map[audit.Level]int
+	// CVEs counts the distinct CVEs present, by severity bucket (CVEBuckets); nil when the
+	// image was not scanned (no database, or not a Debian image).
+	CVEs map[string]int
+}
+
+// CVEBuckets are the severities compare reports, most severe first. Debian's tracker rates no
+// CVE critical, other sources do; unimportant and not-yet-assigned CVEs share the last row.
+var CVEBuckets = []string{"critical", "high", "medium", "low", "unimportant/unknown"}
+
+// cveCounts counts each CVE once, at the highest severity any of its findings has (a CVE in
+// two source packages may be rated differently for each).
+func cveCounts(rep *scan.Report) map[string]int {
+	rank := map[string]int{"unimportant": 4, "unknown": 4, "low": 3, "medium": 2, "high": 1, "critical": 0}
+	worst := map[string]int{}
+	for _, f := range rep.Findings {
+		r, ok := rank[f.Severity]
+		if !ok {
+			r = 4
+		}
+		if w, seen := worst[f.CVE]; !seen || r < w {
+			worst[f.CVE] = r
+		}
+	}
+	out := make(map[string]int, len(CVEBuckets))
+	for _, b := range CVEBuckets {
+		out[b] = 0
+	}
+	for _, r := range worst {
+		out[CVEBuckets[r]]++
+	}
+	return out
 }
 
 // Measure reads an image's metrics; rep is its audit report.
 func Measure(name string, im *audit.Image, rep *audit.Report) *Metrics {
 	m := &Metrics{Name: name, Packages: Packages(im.FS), Layers: len(im.Layers), Audit: rep.Counts()}
+	if im.Vulns != nil {
+		m.CVEs = cveCounts(im.Vulns)
+	}
 	for _, l := range im.Layers {
 		m.CompressedSize += l.Size
 		m.UncompressedSize += l.UncompressedSize
@@ -166,15 +201,22 @@ func (d *Diff) Rows() []Row {
 		row("package managers", func(m *Metrics) int64 { return int64(len(m.PackageManagers)) }),
 		row("setuid/setgid files", func(m *Metrics) int64 { return int64(len(m.Setuid)) }),
 	}
+	// Only when both were scanned: a missing count is not a zero.
+	if d.A.CVEs != nil && d.B.CVEs != nil {
+		for _, b := range CVEBuckets {
+			rows = append(rows, row("CVEs ("+b+")", func(m *Metrics) int64 { return int64(m.CVEs[b]) }))
+		}
+	}
 	for _, l := range []audit.Level{audit.Fatal, audit.Warn, audit.Info} {
 		rows = append(rows, row("audit "+l.String(), func(m *Metrics) int64 { return int64(m.Audit[l]) }))
 	}
 	return rows
 }
 
-// MeasureTarget audits and measures one loaded image.
-func MeasureTarget(name string, t *audit.Target) (*Metrics, *audit.Report, error) {
-	im, err := audit.Read(t)
+// MeasureTarget audits and measures one loaded image; o carries the vulnerability database
+// for the CVE rows.
+func MeasureTarget(name string, t *audit.Target, o audit.Options) (*Metrics, *audit.Report, error) {
+	im, err := audit.ReadWith(t, o)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -116,7 +116,7 @@ func spartan(t *testing.T) v1.Image {
 
 func measured(t *testing.T, name string, img v1.Image) *Metrics {
 	t.Helper()
-	m, _, err := MeasureTarget(name, &audit.Target{Name: name, Kind: audit.KindMemory, Image: img})
+	m, _, err := MeasureTarget(name, &audit.Target{Name: name, Kind: audit.KindMemory, Image: img}, audit.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

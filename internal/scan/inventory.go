@@ -102,6 +102,13 @@ func FromImage(img v1.Image, target string) (*Inventory, error) {
 	return inv, nil
 }
 
+// FromTar reads the release and packages from a flattened file system given as a tar stream
+// (no whiteouts). audit hands over the few files it already flattened, so that an image's
+// layers are not read (or pulled) twice.
+func FromTar(r io.Reader, target string) (*Inventory, error) {
+	return fromFS(tar.NewReader(r), target)
+}
+
 // fromFS reads a flattened file system (a tar with no whiteouts).
 func fromFS(tr *tar.Reader, target string) (*Inventory, error) {
 	fs := map[string]entry{}
