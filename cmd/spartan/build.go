@@ -11,7 +11,7 @@ import (
 )
 
 func newBuildCmd(g *globals) *cobra.Command {
-	var variant, archs, layoutDir, archivePath, signKey, pushRef string
+	var variant, archs, layoutDir, archivePath, signKey, pushRef, vulnDB string
 	var noLayerCache, locked bool
 	var lockFile string
 	cmd := &cobra.Command{
@@ -30,7 +30,8 @@ digest is the last line of standard output; logs and progress go to standard err
 				o.Archs = strings.Split(archs, ",")
 			}
 			o.NoLayerCache = noLayerCache
-			sc := &supplyChain{signKey: signKey, pushRef: pushRef, layoutDir: layoutDir, log: cmd.ErrOrStderr()}
+			sc := &supplyChain{signKey: signKey, pushRef: pushRef, layoutDir: layoutDir, log: cmd.ErrOrStderr(),
+				vulnDB: g.dbPath(vulnDB), vulnDBRequired: vulnDB != ""}
 			if err := sc.prepare(); err != nil {
 				return err
 			}
@@ -85,6 +86,7 @@ digest is the last line of standard output; logs and progress go to standard err
 	f.BoolVar(&noLayerCache, "no-layer-cache", false, "assemble and compress again even when identical layers are cached")
 	f.StringVar(&archivePath, "archive", "", "write an archive for `podman load -i` / `docker load -i` (docker-archive; oci-archive for multi-arch)")
 	f.StringVar(&signKey, "sign-key", "", "sign the image with this cosign private key and attach its SBOMs and provenance (stored in --oci DIR and/or pushed with --push)")
+	f.StringVar(&vulnDB, "vuln-db", "", "with --sign-key, also attach an OpenVEX attestation from this vulnerability database (default <cache dir>/vuln.db when it exists)")
 	f.StringVar(&pushRef, "push", "", "push the image (with its signatures and attestations) to this registry reference")
 	return cmd
 }

@@ -19,6 +19,10 @@ import (
 type supplyChain struct {
 	signKey, pushRef, layoutDir string
 	log                         io.Writer
+	// vulnDB, when it holds a database, adds an OpenVEX attestation; vulnDBRequired makes a
+	// missing one an error (the path was given explicitly).
+	vulnDB         string
+	vulnDBRequired bool
 
 	signer *sign.Signer
 	ref    name.Reference
@@ -54,6 +58,11 @@ func (s *supplyChain) run(ctx context.Context, o build.Options, out *build.Outpu
 		if atts, err = attestations(o, out, started, finished); err != nil {
 			return err
 		}
+		vexAtts, err := vexAttestations(s.vulnDB, s.vulnDBRequired, o, out, finished, s.log)
+		if err != nil {
+			return err
+		}
+		atts = append(atts, vexAtts...)
 	}
 	client := registry.New("spartan/" + version)
 

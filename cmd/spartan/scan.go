@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/spartan-images/spartan/internal/cache"
 	"github.com/spartan-images/spartan/internal/scan"
 	"github.com/spartan-images/spartan/internal/vuln"
 )
@@ -39,7 +40,7 @@ Exit status 1 with --fail-on when a finding reaches that severity.`,
 					return fmt.Errorf("--fail-on: %w", err)
 				}
 			}
-			rep, err := runScan(g.dbPath(dbFile), args[0], arch)
+			rep, err := runScan(g.dbPath(dbFile), args[0], arch, g.scanOptions()...)
 			if err != nil {
 				return err
 			}
@@ -73,13 +74,23 @@ Exit status 1 with --fail-on when a finding reaches that severity.`,
 	return cmd
 }
 
-func runScan(dbPath, target, arch string) (*scan.Report, error) {
+// scanOptions: a scan keeps what each layer holds in the cache, by layer digest, so that a
+// layer is inflated once (a cache that cannot be opened only costs time).
+func (g *globals) scanOptions() []scan.Option {
+	c, err := cache.New(g.cacheDir)
+	if err != nil {
+		return nil
+	}
+	return []scan.Option{scan.WithLayerCache(c)}
+}
+
+func runScan(dbPath, target, arch string, opts ...scan.Option) (*scan.Report, error) {
 	db, err := vuln.Open(dbPath)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	inv, err := scan.Load(target, arch)
+	inv, err := scan.Load(target, arch, opts...)
 	if err != nil {
 		return nil, err
 	}

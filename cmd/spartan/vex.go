@@ -46,7 +46,7 @@ func newVEXCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			inv, err := scan.Load(args[0], arch)
+			inv, err := scan.Load(args[0], arch, g.scanOptions()...)
 			if err != nil {
 				return err
 			}

@@ -87,8 +87,8 @@ const maxMetadataFile = 64 << 20
 
 // FromImage reads the release and packages of an image: /etc/os-release (or
 // /usr/lib/os-release), every record in /var/lib/dpkg/status.d/ and /var/lib/dpkg/status.
-func FromImage(img v1.Image, target string) (*Inventory, error) {
-	fs, err := imageFiles(img)
+func FromImage(img v1.Image, target string, opts ...Option) (*Inventory, error) {
+	fs, err := imageFiles(img, optionsOf(opts))
 	if err != nil {
 		return nil, fmt.Errorf("read image %s: %w", target, err)
 	}

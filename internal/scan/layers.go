@@ -38,7 +38,7 @@ func interesting(name string) bool {
 
 // imageFiles reads the files of interest from every layer in parallel (decompression is most
 // of a scan's time) and overlays them the way a container runtime would.
-func imageFiles(img v1.Image) (map[string]entry, error) {
+func imageFiles(img v1.Image, o readOptions) (map[string]entry, error) {
 	layers, err := img.Layers()
 	if err != nil {
 		return nil, fmt.Errorf("image layers: %w", err)
@@ -48,11 +48,16 @@ func imageFiles(img v1.Image) (map[string]entry, error) {
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, l := range layers {
 		g.Go(func() error {
+			if lf, ok := o.loadLayer(l); ok {
+				per[i] = lf
+				return nil
+			}
 			lf, err := readLayer(l)
 			if err != nil {
 				d, _ := l.Digest()
 				return fmt.Errorf("layer %d (%s): %w", i, d, err)
 			}
+			o.storeLayer(l, lf)
 			per[i] = lf
 			return nil
 		})

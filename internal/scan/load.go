@@ -11,7 +11,7 @@ import (
 // Load reads a target: an SBOM file (SPDX or CycloneDX JSON), an OCI layout directory or a
 // docker archive. arch picks the image of a multi-arch layout ("": the only one, else the
 // host's).
-func Load(target, arch string) (*Inventory, error) {
+func Load(target, arch string, opts ...Option) (*Inventory, error) {
 	st, err := os.Stat(target)
 	if err != nil {
 		return nil, fmt.Errorf("scan target: %w", err)
@@ -38,7 +38,7 @@ func Load(target, arch string) (*Inventory, error) {
 	if err != nil {
 		return nil, err
 	}
-	return FromImage(img, target)
+	return FromImage(img, target, opts...)
 }
 
 func readHead(path string) ([]byte, error) {

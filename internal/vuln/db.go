@@ -43,11 +43,12 @@ type stored struct {
 	Advisory     string `json:"a,omitempty"`
 	DebianBug    int64  `json:"b,omitempty"`
 	NextPointFix string `json:"p,omitempty"`
+	Published    string `json:"d,omitempty"`
 }
 
 func encodeRecord(r Record) ([]byte, error) {
 	return json.Marshal(stored{Status: r.Status, FixedVersion: r.FixedVersion, Urgency: r.Urgency, NoDSA: r.NoDSA,
-		NoDSAReason: r.NoDSAReason, Scope: r.Scope, Advisory: r.Advisory, DebianBug: r.DebianBug, NextPointFix: r.NextPointFix})
+		NoDSAReason: r.NoDSAReason, Scope: r.Scope, Advisory: r.Advisory, DebianBug: r.DebianBug, NextPointFix: r.NextPointFix, Published: r.Published})
 }
 
 func decodeRecord(v []byte, source, release, pkg, cve string) (Record, error) {
@@ -57,7 +58,7 @@ func decodeRecord(v []byte, source, release, pkg, cve string) (Record, error) {
 	}
 	return Record{CVE: cve, Package: pkg, Release: release, Source: source, Status: s.Status, FixedVersion: s.FixedVersion,
 		Urgency: s.Urgency, NoDSA: s.NoDSA, NoDSAReason: s.NoDSAReason, Scope: s.Scope, Advisory: s.Advisory,
-		DebianBug: s.DebianBug, NextPointFix: s.NextPointFix}, nil
+		DebianBug: s.DebianBug, NextPointFix: s.NextPointFix, Published: s.Published}, nil
 }
 
 // sourceOrder is the precedence when two sources know the same CVE for the same package and
@@ -137,8 +138,11 @@ func (d *DB) MetaFor(source string) (m Meta, ok bool, err error) {
 
 // Lookup returns what the database knows about a source package in a release, one record per
 // CVE (the tracker's when both sources have one), sorted by CVE id.
+//
+// The publication date is the one thing the tracker lacks: a record that wins takes it from
+// the other source's record of the same CVE.
 func (d *DB) Lookup(release, pkg string) ([]Record, error) {
-	seen := map[string]bool{}
+	seen := map[string]int{}
 	var out []Record
 	err := d.bolt.View(func(tx *bolt.Tx) error {
 		data := tx.Bucket(bucketData)
@@ -156,17 +160,22 @@ func (d *DB) Lookup(release, pkg string) ([]Record, error) {
 				db = nested(descs, src, pkg)
 			}
 			err := b.ForEach(func(k, v []byte) error {
-				if seen[string(k)] {
+				i, dup := seen[string(k)]
+				if dup && out[i].Published != "" {
 					return nil
 				}
 				r, err := decodeRecord(v, src, release, pkg, string(k))
 				if err != nil {
 					return fmt.Errorf("record %s/%s/%s/%s: %w", src, release, pkg, k, err)
 				}
+				if dup {
+					out[i].Published = r.Published
+					return nil
+				}
 				if db != nil {
 					r.Description = string(db.Get(k))
 				}
-				seen[string(k)] = true
+				seen[string(k)] = len(out)
 				out = append(out, r)
 				return nil
 			})

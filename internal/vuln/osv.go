@@ -19,13 +19,14 @@ import (
 // osvRecord is the part of an OSV record (https://ossf.github.io/osv-schema/) Debian's
 // records use.
 type osvRecord struct {
-	ID       string   `json:"id"`
-	Aliases  []string `json:"aliases"`
-	Related  []string `json:"related"`
-	Upstream []string `json:"upstream"`
-	Summary  string   `json:"summary"`
-	Details  string   `json:"details"`
-	Affected []struct {
+	ID        string   `json:"id"`
+	Aliases   []string `json:"aliases"`
+	Related   []string `json:"related"`
+	Upstream  []string `json:"upstream"`
+	Summary   string   `json:"summary"`
+	Published string   `json:"published"`
+	Details   string   `json:"details"`
+	Affected  []struct {
 		Package struct {
 			Name      string `json:"name"`
 			Ecosystem string `json:"ecosystem"`
@@ -82,7 +83,7 @@ func osvRecords(data []byte, name string) ([]Record, error) {
 		}
 		for _, cve := range cves {
 			rec := Record{CVE: cve, Package: a.Package.Name, Release: codename, Status: status, FixedVersion: fixed,
-				Urgency: urgency, Description: desc, Source: SourceOSV}
+				Urgency: urgency, Description: desc, Source: SourceOSV, Published: o.Published}
 			if cve != o.ID {
 				rec.Advisory = o.ID
 			}

@@ -38,6 +38,9 @@ type Record struct {
 	Advisory     string `json:"advisory,omitempty"`
 	DebianBug    int64  `json:"debianbug,omitempty"`
 	NextPointFix string `json:"next_point_update,omitempty"`
+	// Published is when the CVE was made public (RFC 3339), when the source says: OSV records
+	// do, the tracker feed does not.
+	Published string `json:"published,omitempty"`
 }
 
 // Database sources.

@@ -156,7 +156,7 @@ func TestOSVKnownAnswers(t *testing.T) {
 	defer db.Close()
 	for _, tt := range tests {
 		r, ok := find(t, db, tt.release, tt.pkg, tt.cve)
-		if !ok || r.Source != SourceOSV || r.Status != StatusResolved || r.FixedVersion != tt.fixed || r.Advisory != tt.advisory {
+		if !ok || r.Source != SourceOSV || r.Status != StatusResolved || r.FixedVersion != tt.fixed || r.Advisory != tt.advisory || r.Published == "" {
 			t.Errorf("%s %s %s: %+v (found %v)", tt.release, tt.pkg, tt.cve, r, ok)
 		}
 	}
@@ -205,6 +205,10 @@ func TestOSVTrackerPrecedence(t *testing.T) {
 	recs, _ := db.Lookup("stretch", "openssl")
 	if len(recs) != 1 || recs[0].Source != SourceTracker || recs[0].Status != StatusOpen {
 		t.Fatalf("%+v", recs)
+	}
+	// The tracker has no dates: the winning record takes OSV's publication date.
+	if recs[0].Published != "2022-05-14T00:00:00Z" {
+		t.Errorf("published %q, want OSV's 2022-05-14T00:00:00Z", recs[0].Published)
 	}
 }
 
