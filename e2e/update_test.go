@@ -195,6 +195,11 @@ tags: [example/foo:1]
 	if strings.Contains(scanV2.stdout, `"CVE-2026-0001"`) || !strings.Contains(scanV2.stdout, `"CVE-2026-0003"`) {
 		t.Errorf("scan of the new image:\n%s", scanV2.stdout)
 	}
+	// The same, read straight from the registry the update pushed to.
+	scanReg := must(t, sp("scan", reg+"/e2e/foo:1", "--format", "json"), "scan the pushed image")
+	if strings.Contains(scanReg.stdout, `"CVE-2026-0001"`) || !strings.Contains(scanReg.stdout, `"CVE-2026-0003"`) {
+		t.Errorf("scan of the pushed image:\n%s", scanReg.stdout)
+	}
 	v := must(t, sp("vex", layout), "vex")
 	var doc struct {
 		Statements []struct {

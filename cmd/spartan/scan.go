@@ -26,7 +26,7 @@ func newScanCmd(g *globals) *cobra.Command {
 	var dbFile, format, failOn, arch string
 	cmd := &cobra.Command{
 		Use:   "scan TARGET",
-		Short: "List the CVEs that affect an image's Debian packages (OCI layout, docker archive, or SPDX/CycloneDX SBOM)",
+		Short: "List the CVEs that affect an image's Debian packages (OCI layout, docker archive, registry reference, or SPDX/CycloneDX SBOM)",
 		Long: `Scan reads the Debian release from os-release and the installed packages from
 /var/lib/dpkg/status.d/ and /var/lib/dpkg/status (or the purls of an SBOM), and matches them by
 source package and release against the vulnerability database (spartan db update).

@@ -44,10 +44,13 @@ func Assemble(inputs []Input, opts Options) (*Result, error) {
 	}
 	steps := []func() error{
 		a.synthesize,
+		a.busyboxLinks,
 		a.userPaths,
 		func() error { return a.compatLinks(shipped) },
 		a.checkLoader,
 		a.statusRecords,
+		a.dpkgDB,
+		a.aptSources,
 		a.rootfsRecord, // last: it sums up everything the earlier steps synthesized
 	}
 	for _, step := range steps {

@@ -39,7 +39,10 @@ func (a *assembler) statusRecords() error {
 
 // statusParagraph returns p with "Status: install ok installed" right after Package, where
 // dpkg puts it.
-func statusParagraph(p control.Paragraph) []byte {
+func statusParagraph(p control.Paragraph) []byte { return []byte(statusFields(p).String()) }
+
+// statusFields is the paragraph itself, for callers that add fields (dpkg's Conffiles).
+func statusFields(p control.Paragraph) control.Paragraph {
 	var out control.Paragraph
 	for _, f := range p.Fields {
 		if strings.EqualFold(f.Name, "Status") {
@@ -50,7 +53,7 @@ func statusParagraph(p control.Paragraph) []byte {
 			out.Fields = append(out.Fields, control.Field{Name: "Status", Value: "install ok installed"})
 		}
 	}
-	return []byte(out.String())
+	return out
 }
 
 // filterMD5Sums keeps the lines of a .deb's md5sums whose file is in the image and still the

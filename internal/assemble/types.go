@@ -83,6 +83,26 @@ type Options struct {
 	StripSetuid    bool   // clear setuid/setgid bits of package files (each recorded in Result.Notes)
 	LayerBudget    int    // maximum number of layers; 0 means 10
 	SpartanVersion string // version of the spartan-rootfs record
+	// DpkgDatabase also writes the classic dpkg database (var/lib/dpkg/status, info/*.list and
+	// *.md5sums) beside the status.d records, for dev images where dpkg and apt-get must work.
+	DpkgDatabase bool
+	// AptSources become /etc/apt/sources.list.d/debian.sources when DpkgDatabase is set and apt
+	// is installed: the repositories the image was resolved from.
+	AptSources []AptSource
+	// BusyboxLinks links every applet of busybox-static (which must be installed) under
+	// /busybox, for debug images: a shell and tools kept apart from the runtime's paths.
+	BusyboxLinks bool
+}
+
+// AptSource is one deb822 paragraph of the dev image's apt sources.
+type AptSource struct {
+	URI        string
+	Suites     []string
+	Components []string
+	// Key is a repository's own OpenPGP keyring (armored or binary), written to
+	// /etc/apt/keyrings/<KeyName>.asc|.gpg; nil means Debian's keys from debian-archive-keyring.
+	Key     []byte
+	KeyName string
 }
 
 // Layer is one uncompressed, deterministic layer tar.

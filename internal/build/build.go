@@ -67,13 +67,17 @@ func Resolve(ctx context.Context, o Options) ([]*Plan, error) {
 			return nil, fmt.Errorf("load repositories for %s: %w", arch, err)
 		}
 		res, err := resolve.Resolve(pkgs, resolve.Request{
-			Packages: o.Spec.Packages,
+			Packages: o.requestedPackages(pkgs, arch),
 			Exclude:  o.Spec.Exclude,
+			Allow:    o.Spec.Allow,
 			Policy:   policy(o.Spec.Profile),
 			Arch:     arch,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("resolve %s (%s): %w", o.Spec.Name, arch, err)
+		}
+		if err := checkDevClosure(o.Spec, res); err != nil {
+			return nil, err
 		}
 		plans = append(plans, &Plan{Arch: arch, Releases: rels, Result: res})
 	}
@@ -161,6 +165,14 @@ func (o Options) buildArch(ctx context.Context, p *Plan) (*Image, error) {
 		return nil, err
 	}
 	opts := o.assembleOptions(p.Arch, certs)
+	if o.Spec.Profile == spec.Dev {
+		// A build stage runs apt-get and dpkg: they need the classic database and sources.
+		opts.DpkgDatabase = true
+		opts.Users = withAptUser(opts.Users)
+		if opts.AptSources, err = o.aptSources(); err != nil {
+			return nil, err
+		}
+	}
 	if p.Epoch != nil {
 		opts.Epoch = *p.Epoch
 	}
@@ -236,6 +248,10 @@ const CABundle = "/etc/ssl/certs/ca-certificates.crt"
 func (o Options) env() []string {
 	env := map[string]string{"PATH": DefaultPath, "SSL_CERT_FILE": CABundle}
 	maps.Copy(env, o.Spec.Env)
+	if o.Spec.Profile == spec.Debug {
+		// Last, so the runtime's own programs still win; the tools are there when asked for.
+		env["PATH"] += ":" + assemble.BusyboxDir
+	}
 	out := make([]string, 0, len(env))
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		out = append(out, k+"="+env[k])
@@ -283,7 +299,8 @@ func (o Options) assembleOptions(arch string, certs [][]byte) assemble.Options {
 		Codename:       o.Spec.Release,
 		VersionID:      o.Spec.ReleaseVersion,
 		Certificates:   certs,
-		StripSetuid:    o.Spec.Profile == spec.Runtime,
+		StripSetuid:    o.Spec.Profile != spec.Dev,
+		BusyboxLinks:   o.Spec.Profile == spec.Debug,
 		LayerBudget:    o.Spec.Layers,
 		SpartanVersion: o.Version,
 	}
@@ -309,8 +326,11 @@ func (o Options) assembleOptions(arch string, certs [][]byte) assemble.Options {
 }
 
 func policy(p spec.Profile) resolve.Policy {
-	if p == spec.Dev {
+	switch p {
+	case spec.Dev:
 		return resolve.DevPolicy()
+	case spec.Debug:
+		return resolve.DebugPolicy()
 	}
 	return resolve.RuntimePolicy()
 }

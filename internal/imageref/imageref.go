@@ -1,11 +1,15 @@
-// Package imageref opens the image a command names: an OCI image layout directory or a
-// docker archive (what `spartan build --oci/--archive`, skopeo and `docker save` write).
+// Package imageref opens the image a command names: an OCI image layout directory (also
+// spelled oci:DIR), a docker archive (what `spartan build --oci/--archive`, skopeo and
+// `docker save` write) or a registry reference.
 // It is the one place that knows these spellings, so commands that read images (sbom, and
 // later verify, scan) accept the same sources.
 package imageref
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,13 +19,21 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/spartan-images/spartan/internal/registry"
 )
 
 // LoadImage opens src, an OCI layout directory or a docker archive file, and returns the
 // image for arch (a Debian or OCI architecture name: amd64, arm64, armhf, ppc64el…). arch ""
 // accepts the only image there is.
 func LoadImage(src, arch string) (v1.Image, error) {
+	if dir, ok := strings.CutPrefix(src, registry.LayoutPrefix); ok {
+		return fromLayout(dir, arch)
+	}
 	fi, err := os.Stat(src)
+	if errors.Is(err, fs.ErrNotExist) && looksLikeReference(src) {
+		return fromRegistry(src, arch)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", src, err)
 	}
@@ -50,6 +62,11 @@ func fromLayout(dir, arch string) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", dir, err)
 	}
+	return fromIndex(dir, idx, arch)
+}
+
+// fromIndex picks arch's image out of an index (a layout's, or a registry's).
+func fromIndex(dir string, idx v1.ImageIndex, arch string) (v1.Image, error) {
 	var found []candidate
 	if err := collect(idx, &found); err != nil {
 		return nil, fmt.Errorf("image %s: %w", dir, err)
@@ -73,6 +90,44 @@ func fromLayout(dir, arch string) (v1.Image, error) {
 		return nil, fmt.Errorf("image %s: holds images for %s: choose one with --arch", dir, archs(found))
 	}
 	return nil, fmt.Errorf("image %s: %d different images for %s; keep one image per layout", dir, len(match), arch)
+}
+
+// looksLikeReference tells a registry reference ("host/repo:tag", "repo@sha256:…") from a
+// mistyped local path, so that a missing file still gets a "no such file" error.
+func looksLikeReference(s string) bool {
+	if strings.HasPrefix(s, ".") || strings.HasPrefix(s, "/") || strings.HasSuffix(s, ".tar") {
+		return false
+	}
+	_, err := registry.ParseReference(s)
+	return err == nil && (strings.Contains(s, "/") || strings.Contains(s, ":") || strings.Contains(s, "@"))
+}
+
+// fromRegistry reads an image or index from a registry, with the credentials and plain-HTTP
+// rule for loopback registries that push and verify use.
+func fromRegistry(ref, arch string) (v1.Image, error) {
+	r, err := registry.ParseReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := registry.New("spartan").Get(context.Background(), r)
+	if err != nil {
+		return nil, err
+	}
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", ref, err)
+		}
+		return fromIndex(ref, idx, arch)
+	}
+	img, err := desc.Image()
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", ref, err)
+	}
+	if err := checkArch(img, arch, ref); err != nil {
+		return nil, err
+	}
+	return img, nil
 }
 
 type candidate struct {

@@ -8,15 +8,11 @@ import (
 	"github.com/spartan-images/spartan/internal/imageref"
 )
 
-// Load reads a target: an SBOM file (SPDX or CycloneDX JSON), an OCI layout directory or a
-// docker archive. arch picks the image of a multi-arch layout ("": the only one, else the
-// host's).
+// Load reads a target: an SBOM file (SPDX or CycloneDX JSON), an OCI layout directory, a
+// docker archive or a registry reference. arch picks the image of a multi-arch image ("": the
+// only one, else the host's).
 func Load(target, arch string, opts ...Option) (*Inventory, error) {
-	st, err := os.Stat(target)
-	if err != nil {
-		return nil, fmt.Errorf("scan target: %w", err)
-	}
-	if !st.IsDir() && st.Size() < 256<<20 {
+	if st, err := os.Stat(target); err == nil && !st.IsDir() && st.Size() < 256<<20 {
 		if data, err := readHead(target); err == nil && len(data) > 0 && data[0] == '{' {
 			all, err := os.ReadFile(target)
 			if err != nil {

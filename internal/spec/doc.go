@@ -12,16 +12,16 @@ import (
 // overlays and defaults need to know. Values are already checked one by
 // one; rules that involve several fields run after merging (resolve.go).
 type doc struct {
-	at                                                     where
-	name, description, distro, release, profile, workdir   *sval
-	archs, packages, exclude, entrypoint, cmd, certs, tags *slist
-	repos                                                  *repoList
-	accounts                                               *accountsDoc
-	env, annotations, labels                               *smap
-	paths                                                  *pathList
-	trim                                                   *trimDoc
-	layers                                                 *ival
-	variants                                               []variantDoc
+	at                                                            where
+	name, description, distro, release, profile, workdir          *sval
+	archs, packages, exclude, allow, entrypoint, cmd, certs, tags *slist
+	repos                                                         *repoList
+	accounts                                                      *accountsDoc
+	env, annotations, labels                                      *smap
+	paths                                                         *pathList
+	trim                                                          *trimDoc
+	layers                                                        *ival
+	variants                                                      []variantDoc
 }
 
 type repoList struct {
@@ -126,6 +126,7 @@ func (d *decoder) decodeDoc(n *yaml.Node, field string, inVariant bool) *doc {
 		"repositories": func(_, v *yaml.Node) { s.repos = d.repositories(v, f("repositories")) },
 		"packages":     func(_, v *yaml.Node) { s.packages = d.list(v, f("packages"), checkPackage, true) },
 		"exclude":      func(_, v *yaml.Node) { s.exclude = d.list(v, f("exclude"), checkPackage, true) },
+		"allow":        func(_, v *yaml.Node) { s.allow = d.list(v, f("allow"), checkPackage, true) },
 		"profile":      func(_, v *yaml.Node) { s.profile = d.checked(v, f("profile"), checkProfile) },
 		"accounts":     func(_, v *yaml.Node) { s.accounts = d.accounts(v, f("accounts")) },
 		"entrypoint":   func(_, v *yaml.Node) { s.entrypoint = d.list(v, f("entrypoint"), checkNoNUL, false) },

@@ -3,15 +3,16 @@ package spec
 // overlay merges a variant onto the base as written, before defaults, so
 // that defaults follow the merged values (profile: dev in a variant makes
 // run-as default to root). Rules, also in docs/spec.md:
-//   - packages, exclude, certificates, paths, accounts.users and
+//   - packages, exclude, allow, certificates, paths, accounts.users and
 //     accounts.groups append;
 //   - env, annotations and labels merge key by key, the variant winning;
 //   - trim and accounts merge field by field;
 //   - everything else (scalars, archs, repositories, entrypoint, cmd, tags,
 //     trim.keep-locales) is replaced when the variant sets it;
-//   - accounts.run-as belongs to the profile: a variant that switches the
-//     profile does not inherit the base's run-as, so a dev variant runs as
-//     root even though the runtime base says run-as: nonroot.
+//   - accounts.run-as belongs to the profile: a variant that switches to or
+//     from dev does not inherit the base's run-as, so a dev variant runs as
+//     root even though the runtime base says run-as: nonroot (a debug variant
+//     keeps the base's user).
 func overlay(b, v *doc) *doc {
 	m := *b
 	m.variants = nil
@@ -28,6 +29,7 @@ func overlay(b, v *doc) *doc {
 	m.layers = pick(b.layers, v.layers)
 	m.packages = appendList(b.packages, v.packages)
 	m.exclude = appendList(b.exclude, v.exclude)
+	m.allow = appendList(b.allow, v.allow)
 	m.certs = appendList(b.certs, v.certs)
 	m.env = mergeMap(b.env, v.env)
 	m.annotations = mergeMap(b.annotations, v.annotations)
@@ -43,7 +45,8 @@ func overlay(b, v *doc) *doc {
 	}
 	m.accounts = mergeAccounts(b.accounts, v.accounts)
 	m.trim = mergeTrim(b.trim, v.trim)
-	if v.profile != nil && v.profile.v != str(b.profile, string(Runtime)) &&
+	// Only a switch to or from dev changes who runs the image: debug keeps the runtime's user.
+	if v.profile != nil && (v.profile.v == string(Dev)) != (str(b.profile, string(Runtime)) == string(Dev)) &&
 		(v.accounts == nil || v.accounts.runAs == nil) && m.accounts != nil {
 		acc := *m.accounts
 		acc.runAs = nil

@@ -122,10 +122,25 @@ func (r *resolver) packages(s *Spec, d *doc) {
 		}
 		r.errs.at(at, "required: list at least one package to install")
 	}
+	// allow lifts an exclude: a dev variant needs every dependency its runtime base cut,
+	// or apt sees a broken system and refuses to install anything.
+	allowed := map[string]bool{}
+	s.Allow = []string{}
+	if d.allow != nil {
+		for _, it := range d.allow.items {
+			if !allowed[it.v] {
+				allowed[it.v] = true
+				s.Allow = append(s.Allow, it.v)
+			}
+		}
+	}
 	excluded := map[string]bool{}
 	s.Exclude = []string{}
 	if d.exclude != nil {
 		for _, it := range d.exclude.items {
+			if allowed[it.v] {
+				continue
+			}
 			if p, ok := requested[it.v]; ok {
 				r.errs.at(it.at, "package %q is both requested (line %d) and excluded", it.v, p.line)
 			}

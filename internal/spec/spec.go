@@ -260,6 +260,7 @@ func (s *Spec) clone() *Spec {
 	c.Archs = slices.Clone(s.Archs)
 	c.Packages = slices.Clone(s.Packages)
 	c.Exclude = slices.Clone(s.Exclude)
+	c.Allow = slices.Clone(s.Allow)
 	c.Entrypoint = slices.Clone(s.Entrypoint)
 	c.Cmd = slices.Clone(s.Cmd)
 	c.Certificates = slices.Clone(s.Certificates)

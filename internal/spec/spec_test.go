@@ -42,6 +42,7 @@ func TestDefaults(t *testing.T) {
 		},
 		Packages: []string{"libc6"},
 		Exclude:  []string{},
+		Allow:    []string{},
 		Profile:  Runtime,
 		Accounts: Accounts{
 			Users:    []User{{Name: "nonroot", UID: 65532, GID: 65532, Home: "/home/nonroot", Shell: "/sbin/nologin"}},

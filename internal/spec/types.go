@@ -18,6 +18,9 @@ const (
 	// Dev: shell, apt/dpkg and build tools allowed, runs as root; for the
 	// build stage of a multi-stage Dockerfile.
 	Dev Profile = "dev"
+	// Debug: the runtime policy and defaults, plus busybox-static with its applets linked
+	// under /busybox (appended to PATH); for troubleshooting a runtime image.
+	Debug Profile = "debug"
 )
 
 // Archive names which configured mirror a repository uses.
@@ -40,20 +43,23 @@ type Spec struct {
 	Archs          []string // Debian architecture names, in spec order
 	Repositories   []Repository
 	Packages       []string // requested packages, in spec order, without repeats
-	Exclude        []string // never installed; edges to them are cut
-	Profile        Profile
-	Accounts       Accounts
-	Entrypoint     []string
-	Cmd            []string
-	Env            map[string]string // PATH and SSL_CERT_FILE defaults are the builder's
-	Workdir        string
-	Paths          []Path
-	Certificates   []string // absolute paths of extra PEM files for the CA bundle
-	Annotations    map[string]string
-	Labels         map[string]string
-	Tags           []string // full references, each with an explicit ":tag"
-	Trim           Trim
-	Layers         int // layer budget, 2..64
+	Exclude        []string // never installed; edges to them are cut (allowed names already removed)
+	// Allow names packages the profile's policy would cut that this spec lets in
+	// (busybox-static in a debug variant), and lifts the same names from an inherited exclude.
+	Allow        []string
+	Profile      Profile
+	Accounts     Accounts
+	Entrypoint   []string
+	Cmd          []string
+	Env          map[string]string // PATH and SSL_CERT_FILE defaults are the builder's
+	Workdir      string
+	Paths        []Path
+	Certificates []string // absolute paths of extra PEM files for the CA bundle
+	Annotations  map[string]string
+	Labels       map[string]string
+	Tags         []string // full references, each with an explicit ":tag"
+	Trim         Trim
+	Layers       int // layer budget, 2..64
 
 	VariantName string // "" for the base spec
 	File        string // absolute path of the YAML file

@@ -101,10 +101,10 @@ func checkArch(s string) string {
 
 func checkProfile(s string) string {
 	switch Profile(s) {
-	case Runtime, Dev:
+	case Runtime, Dev, Debug:
 		return ""
 	}
-	return fmt.Sprintf("unknown profile %q; use runtime or dev", s)
+	return fmt.Sprintf("unknown profile %q; use runtime, dev or debug", s)
 }
 
 func checkPackage(s string) string {

@@ -85,5 +85,14 @@ func RuntimePolicy() Policy {
 	return Policy{Name: "runtime", Cut: cut}
 }
 
+// DebugPolicy is the runtime profile with one exception, busybox-static: the debug image's
+// shell and tools, kept apart under /busybox.
+func DebugPolicy() Policy {
+	p := RuntimePolicy()
+	p.Name = "debug"
+	delete(p.Cut, "busybox-static")
+	return p
+}
+
 // DevPolicy is the profile for build stages: it keeps everything the packages ask for.
 func DevPolicy() Policy { return Policy{Name: "dev", Cut: map[string]string{}} }

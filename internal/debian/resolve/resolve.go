@@ -14,8 +14,11 @@ import (
 // leave out, the hardening policy and the target architecture (Debian name, e.g. "amd64").
 type Request struct {
 	Packages, Exclude []string
-	Policy            Policy
-	Arch              string
+	// Allow exempts names from the policy (not from Exclude): a debug image lets
+	// busybox-static in although the runtime profile cuts it.
+	Allow  []string
+	Policy Policy
+	Arch   string
 }
 
 // Selected is one package of the closure and why it is there: "requested", or
@@ -55,7 +58,7 @@ func Resolve(pkgs []*archive.Package, req Request) (*Result, error) {
 	}
 	r := &resolver{
 		u:     newUniverse(pkgs, req.Arch),
-		cut:   newCutter(req.Policy, req.Exclude),
+		cut:   newCutter(req.Policy, req.Exclude, req.Allow),
 		sel:   map[string]*node{},
 		selPr: map[string][]provider{},
 		cuts:  map[Cut]bool{},
@@ -399,10 +402,14 @@ type cutter struct {
 	policy   string
 	exact    map[string]string
 	patterns []string
+	allow    map[string]bool
 }
 
-func newCutter(p Policy, exclude []string) *cutter {
-	c := &cutter{policy: p.Name, exact: make(map[string]string, len(p.Cut)+len(exclude))}
+func newCutter(p Policy, exclude, allow []string) *cutter {
+	c := &cutter{policy: p.Name, exact: make(map[string]string, len(p.Cut)+len(exclude)), allow: map[string]bool{}}
+	for _, k := range allow {
+		c.allow[strings.TrimSpace(k)] = true
+	}
 	add := func(k, reason string) {
 		if strings.ContainsAny(k, "*?[") {
 			if _, dup := c.exact[k]; !dup {
@@ -412,7 +419,9 @@ func newCutter(p Policy, exclude []string) *cutter {
 		c.exact[k] = reason
 	}
 	for k, reason := range p.Cut {
-		add(k, reason)
+		if !c.allow[k] {
+			add(k, reason)
+		}
 	}
 	// Excludes come last so that an explicit exclusion's reason wins over the profile's.
 	for _, k := range exclude {
@@ -427,6 +436,9 @@ func newCutter(p Policy, exclude []string) *cutter {
 func (c *cutter) reason(name string) (string, bool) {
 	if r, ok := c.exact[name]; ok {
 		return r, true
+	}
+	if c.allow[name] {
+		return "", false
 	}
 	for _, pat := range c.patterns {
 		if ok, _ := path.Match(pat, name); ok {

@@ -76,6 +76,26 @@ func TestResolve(t *testing.T) {
 		wantCuts []Cut
 	}{
 		{
+			name: "allow exempts a name from the policy, even under a glob",
+			pkgs: []P{
+				{Name: "app", Version: "1", Depends: "busybox-static, perl-modules-5.40, bash"},
+				{Name: "busybox-static", Version: "1"}, {Name: "perl-modules-5.40", Version: "1"}, {Name: "bash", Version: "1"},
+			},
+			req:      Request{Packages: []string{"app"}, Policy: runtime, Allow: []string{"busybox-static", "perl-modules-5.40"}},
+			want:     []string{"app=1", "busybox-static=1", "perl-modules-5.40=1"},
+			wantCuts: []Cut{{From: "app", To: "bash", Relation: "bash", Reason: whyShell}},
+		},
+		{
+			name: "allow does not lift the request's own exclude",
+			pkgs: []P{
+				{Name: "app", Version: "1", Depends: "busybox-static"},
+				{Name: "busybox-static", Version: "1"},
+			},
+			req:      Request{Packages: []string{"app"}, Policy: runtime, Exclude: []string{"busybox-static"}, Allow: []string{"busybox-static"}},
+			want:     []string{"app=1"},
+			wantCuts: []Cut{{From: "app", To: "busybox-static", Relation: "busybox-static", Reason: reasonExcluded}},
+		},
+		{
 			name: "simple chain",
 			pkgs: []P{
 				{Name: "a", Version: "1", Depends: "b"},
@@ -607,6 +627,17 @@ func TestPolicy(t *testing.T) {
 	}
 	if len(DevPolicy().Cut) != 0 {
 		t.Errorf("dev policy cuts %v", DevPolicy().Cut)
+	}
+	// debug: the runtime policy letting busybox-static, and only it, through.
+	dbg := DebugPolicy()
+	if _, ok := dbg.Reason("busybox-static"); ok {
+		t.Error("debug policy cuts busybox-static")
+	}
+	if len(dbg.Cut) != len(rt.Cut)-1 || dbg.Name != "debug" {
+		t.Errorf("debug policy %q cuts %d names, runtime %d", dbg.Name, len(dbg.Cut), len(rt.Cut))
+	}
+	if _, ok := RuntimePolicy().Reason("busybox-static"); !ok {
+		t.Error("DebugPolicy changed the runtime policy")
 	}
 }
 
