@@ -21,4 +21,7 @@ import (
 	_ "github.com/secure-systems-lab/go-securesystemslib/dsse"
 	_ "github.com/secure-systems-lab/go-securesystemslib/encrypted"
 	_ "github.com/spdx/tools-golang/spdx/v2/v2_3"
+
+	// Java truststores (PKCS#12) generated from the CA bundle.
+	_ "software.sslmate.com/src/go-pkcs12"
 )
