@@ -1,13 +1,10 @@
 package audit
 
 import (
-	"archive/tar"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -17,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/spartan-images/spartan/internal/oci"
 )
 
 // Kind says where an image came from; some checks only apply to some kinds (signatures live
@@ -167,7 +166,7 @@ func goArch(a string) string {
 }
 
 func loadArchive(file, arch string) (*Target, error) {
-	isOCI, err := archiveIsOCI(file)
+	isOCI, err := oci.ArchiveIsOCI(file)
 	if err != nil {
 		return nil, err
 	}
@@ -178,13 +177,8 @@ func loadArchive(file, arch string) (*Target, error) {
 		}
 		return &Target{Name: file, Kind: KindDockerArchive, Image: img}, nil
 	}
-	dir, err := os.MkdirTemp("", "spartan-audit-")
+	dir, cleanup, err := oci.UnpackArchive(file)
 	if err != nil {
-		return nil, err
-	}
-	cleanup := func() { os.RemoveAll(dir) }
-	if err := untar(file, dir); err != nil {
-		cleanup()
 		return nil, fmt.Errorf("%s: unpack oci-archive: %w", file, err)
 	}
 	t, err := loadLayout(dir, arch)
@@ -194,79 +188,6 @@ func loadArchive(file, arch string) (*Target, error) {
 	}
 	t.Name, t.Kind, t.Companions, t.cleanup = file, KindOCIArchive, nil, cleanup
 	return t, nil
-}
-
-// archiveIsOCI tells an oci-archive (oci-layout + index.json) from a docker-archive
-// (manifest.json).
-func archiveIsOCI(file string) (bool, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return false, fmt.Errorf("%s: neither a docker-archive (manifest.json) nor an oci-archive (oci-layout)", file)
-		}
-		if err != nil {
-			return false, fmt.Errorf("%s: not a tar archive: %w", file, err)
-		}
-		switch strings.TrimPrefix(hdr.Name, "./") {
-		case "oci-layout":
-			return true, nil
-		case "manifest.json":
-			return false, nil
-		}
-	}
-}
-
-func untar(file, dir string) error {
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		name := filepath.Clean(strings.TrimPrefix(hdr.Name, "./"))
-		if name == "." {
-			continue
-		}
-		if !filepath.IsLocal(name) {
-			return fmt.Errorf("entry %q escapes the archive", hdr.Name)
-		}
-		target := filepath.Join(dir, name)
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg, tar.TypeRegA:
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return err
-			}
-			out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(out, tr)
-			if cerr := out.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return err
-			}
-		}
-	}
 }
 
 func loadRemote(ctx context.Context, ref, arch string) (*Target, error) {

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/spartan-images/spartan/internal/oci"
 	"github.com/spartan-images/spartan/internal/registry"
 )
 
@@ -40,9 +41,12 @@ func LoadImage(src, arch string) (v1.Image, error) {
 	if fi.IsDir() {
 		return fromLayout(src, arch)
 	}
+	if isOCI, err := oci.ArchiveIsOCI(src); err == nil && isOCI {
+		return nil, fmt.Errorf("image %s: an oci-archive; unpack it (tar -x) or build with --oci DIR and give the directory", src)
+	}
 	img, err := tarball.ImageFromPath(src, nil)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: not a docker archive with one image (%w); for multi-arch images use an OCI layout directory (spartan build --oci DIR)", src, err)
+		return nil, fmt.Errorf("image %s: not a docker archive with one image (%w)", src, err)
 	}
 	if err := checkArch(img, arch, src); err != nil {
 		return nil, err

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/spartan-images/spartan/internal/atomicfile"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -73,7 +75,7 @@ func WriteArchive(path string, img v1.Image, tags []string) error {
 		return fmt.Errorf("write archive %s: %w", path, err)
 	}
 
-	return writeFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
 		tw := tar.NewWriter(w)
 		if err := writeTarFile(tw, m[0].Config, bytes.NewReader(rawConfig), int64(len(rawConfig))); err != nil {
 			return err
@@ -121,7 +123,7 @@ func WriteOCIArchive(path string, a Artifact, tags []string) error {
 	}
 	sort.Slice(digests, func(i, j int) bool { return digests[i].String() < digests[j].String() })
 
-	return writeFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
 		tw := tar.NewWriter(w)
 		if err := writeTarFile(tw, "oci-layout", bytes.NewReader([]byte(ociLayoutFile)), int64(len(ociLayoutFile))); err != nil {
 			return err

@@ -1,62 +1,12 @@
 package oci
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 )
-
-// writeFileAtomic writes path through a temporary file in the same directory
-// and renames it into place, so that readers see the old file or the complete
-// new one, and a failure leaves nothing behind.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if base == "" {
-		return fmt.Errorf("write %s: path names a directory, not a file", path)
-	}
-	if dir == "" {
-		dir = "."
-	}
-	// Renaming over /dev/null or a pipe would replace the device node itself.
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		return fmt.Errorf("write %s: exists and is not a regular file (%s); give a file path", path, fi.Mode().Type())
-	}
-	f, err := os.CreateTemp(dir, base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err := write(bw); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	// CreateTemp makes 0600 files; an archive is meant to be shared.
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
 
 // replaceDir builds a new directory with build in a temporary sibling of dir
 // and then swaps it in. A directory cannot be renamed over a non-empty one,

@@ -1,11 +1,9 @@
 package registry
 
 import (
-	"archive/tar"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,9 +150,9 @@ func OpenSource(path string) (*Source, func(), error) {
 		s, err := layoutSource(path)
 		return s, nop, err
 	}
-	isLayout, err := archiveHoldsLayout(path)
+	isLayout, err := oci.ArchiveIsOCI(path)
 	if err != nil {
-		return nil, nop, err
+		return nil, nop, fmt.Errorf("push source: %w", err)
 	}
 	if !isLayout {
 		img, err := tarball.ImageFromPath(path, nil)
@@ -163,13 +161,8 @@ func OpenSource(path string) (*Source, func(), error) {
 		}
 		return &Source{Artifact: img}, nop, nil
 	}
-	tmp, err := os.MkdirTemp("", "spartan-push-*")
+	tmp, cleanup, err := oci.UnpackArchive(path)
 	if err != nil {
-		return nil, nop, err
-	}
-	cleanup := func() { os.RemoveAll(tmp) }
-	if err := untar(path, tmp); err != nil {
-		cleanup()
 		return nil, nop, err
 	}
 	s, err := layoutSource(tmp)
@@ -202,79 +195,4 @@ func layoutSource(dir string) (*Source, error) {
 		s.Attachments[e.RefName] = img
 	}
 	return s, nil
-}
-
-func archiveHoldsLayout(path string) (bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return false, fmt.Errorf("push source: %w", err)
-	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	docker := false
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return false, fmt.Errorf("read archive %s: %w", path, err)
-		}
-		switch strings.TrimPrefix(h.Name, "./") {
-		case "oci-layout":
-			return true, nil
-		case "manifest.json":
-			docker = true
-		}
-	}
-	if !docker {
-		return false, fmt.Errorf("%s is neither an oci-archive (no oci-layout) nor a docker-archive (no manifest.json)", path)
-	}
-	return false, nil
-}
-
-// untar unpacks the regular files and directories of an archive, refusing names that would
-// land outside dir.
-func untar(path, dir string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read archive %s: %w", path, err)
-		}
-		name := filepath.Clean(strings.TrimPrefix(h.Name, "./"))
-		if !filepath.IsLocal(name) {
-			return fmt.Errorf("archive %s: entry %q leaves the archive", path, h.Name)
-		}
-		dst := filepath.Join(dir, name)
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(dst, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				return err
-			}
-			out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(out, tr)
-			if cerr := out.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return fmt.Errorf("archive %s: %s: %w", path, h.Name, err)
-			}
-		}
-	}
 }
