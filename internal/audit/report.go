@@ -9,6 +9,8 @@ import (
 	"path"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spartan-images/spartan/internal/sarif"
 )
 
 // Ignore is a list of check ids, or id:path pairs, whose findings are dropped.
@@ -131,57 +133,6 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
-// SARIF 2.1.0, the subset code-scanning tools read.
-type sarifLog struct {
-	Schema  string     `json:"$schema"`
-	Version string     `json:"version"`
-	Runs    []sarifRun `json:"runs"`
-}
-
-type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
-}
-
-type sarifTool struct {
-	Driver sarifDriver `json:"driver"`
-}
-
-type sarifDriver struct {
-	Name           string      `json:"name"`
-	Version        string      `json:"version,omitempty"`
-	InformationURI string      `json:"informationUri"`
-	Rules          []sarifRule `json:"rules"`
-}
-
-type sarifText struct {
-	Text string `json:"text"`
-}
-
-type sarifRule struct {
-	ID                   string            `json:"id"`
-	Name                 string            `json:"name"`
-	ShortDescription     sarifText         `json:"shortDescription"`
-	Help                 sarifText         `json:"help"`
-	DefaultConfiguration map[string]string `json:"defaultConfiguration"`
-}
-
-type sarifResult struct {
-	RuleID    string          `json:"ruleId"`
-	RuleIndex int             `json:"ruleIndex"`
-	Level     string          `json:"level"`
-	Message   sarifText       `json:"message"`
-	Locations []sarifLocation `json:"locations,omitempty"`
-}
-
-type sarifLocation struct {
-	PhysicalLocation struct {
-		ArtifactLocation struct {
-			URI string `json:"uri"`
-		} `json:"artifactLocation"`
-	} `json:"physicalLocation"`
-}
-
 func sarifLevel(l Level) string {
 	switch l {
 	case Fatal:
@@ -197,36 +148,27 @@ func sarifLevel(l Level) string {
 // WriteSARIF writes SARIF 2.1.0: every check as a rule, every non-PASS finding as a result
 // located at the file (or config field) it names.
 func (r *Report) WriteSARIF(w io.Writer, toolVersion string) error {
-	drv := sarifDriver{Name: "spartan audit", Version: toolVersion, InformationURI: "https://github.com/spartan-images/spartan/blob/main/docs/audit.md"}
+	drv := sarif.Driver{Name: "spartan audit", Version: toolVersion, InformationURI: "https://github.com/spartan-images/spartan/blob/main/docs/audit.md"}
 	index := map[string]int{}
 	for i, c := range Checks {
 		index[c.ID] = i
-		drv.Rules = append(drv.Rules, sarifRule{
-			ID: c.ID, Name: ruleName(c.Title), ShortDescription: sarifText{c.Title}, Help: sarifText{c.Help},
+		drv.Rules = append(drv.Rules, sarif.Rule{
+			ID: c.ID, Name: ruleName(c.Title), ShortDescription: sarif.Text{Text: c.Title}, Help: &sarif.Text{Text: c.Help},
 			DefaultConfiguration: map[string]string{"level": sarifLevel(c.Level)},
 		})
 	}
-	results := []sarifResult{}
+	var results []sarif.Result
 	for _, f := range r.Findings {
 		if f.Level == Pass {
 			continue
 		}
-		res := sarifResult{RuleID: f.ID, RuleIndex: index[f.ID], Level: sarifLevel(f.Level), Message: sarifText{f.Message}}
+		res := sarif.Result{RuleID: f.ID, RuleIndex: index[f.ID], Level: sarifLevel(f.Level), Message: sarif.Text{Text: f.Message}}
 		if f.Path != "" {
-			var loc sarifLocation
-			loc.PhysicalLocation.ArtifactLocation.URI = strings.TrimPrefix(f.Path, "/")
-			res.Locations = []sarifLocation{loc}
+			res.Locations = []sarif.Location{sarif.At(strings.TrimPrefix(f.Path, "/"))}
 		}
 		results = append(results, res)
 	}
-	log := sarifLog{
-		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
-		Version: "2.1.0",
-		Runs:    []sarifRun{{Tool: sarifTool{Driver: drv}, Results: results}},
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(log)
+	return sarif.New(drv, results).Write(w)
 }
 
 // ruleName turns a title into SARIF's PascalCase rule name.

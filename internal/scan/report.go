@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spartan-images/spartan/internal/sarif"
 )
 
 // WriteTable writes the findings as a table followed by a summary by status.
@@ -51,58 +53,6 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
-// SARIF 2.1.0, the subset code-scanning tools read.
-type sarifLog struct {
-	Schema  string     `json:"$schema"`
-	Version string     `json:"version"`
-	Runs    []sarifRun `json:"runs"`
-}
-
-type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
-}
-
-type sarifTool struct {
-	Driver sarifDriver `json:"driver"`
-}
-
-type sarifDriver struct {
-	Name           string      `json:"name"`
-	Version        string      `json:"version,omitempty"`
-	InformationURI string      `json:"informationUri"`
-	Rules          []sarifRule `json:"rules"`
-}
-
-type sarifText struct {
-	Text string `json:"text"`
-}
-
-type sarifRule struct {
-	ID               string         `json:"id"`
-	ShortDescription sarifText      `json:"shortDescription"`
-	FullDescription  sarifText      `json:"fullDescription"`
-	HelpURI          string         `json:"helpUri"`
-	Properties       map[string]any `json:"properties"`
-}
-
-type sarifResult struct {
-	RuleID     string          `json:"ruleId"`
-	RuleIndex  int             `json:"ruleIndex"`
-	Level      string          `json:"level"`
-	Message    sarifText       `json:"message"`
-	Locations  []sarifLocation `json:"locations"`
-	Properties map[string]any  `json:"properties"`
-}
-
-type sarifLocation struct {
-	PhysicalLocation struct {
-		ArtifactLocation struct {
-			URI string `json:"uri"`
-		} `json:"artifactLocation"`
-	} `json:"physicalLocation"`
-}
-
 // securitySeverity is the CVSS-like score code-scanning tools sort by.
 var securitySeverity = map[string]string{"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0", "unimportant": "0.5", "unknown": "0.0"}
 
@@ -120,7 +70,7 @@ func sarifLevel(sev string) string {
 // affected package, located at the package's status record.
 func (r *Report) WriteSARIF(w io.Writer, toolVersion string) error {
 	rules := map[string]int{}
-	var ruleList []sarifRule
+	var ruleList []sarif.Rule
 	cves := map[string]Finding{}
 	for _, f := range r.Findings {
 		if old, ok := cves[f.CVE]; !ok || rank(f.Severity) > rank(old.Severity) {
@@ -139,40 +89,28 @@ func (r *Report) WriteSARIF(w io.Writer, toolVersion string) error {
 		if desc == "" {
 			desc = id
 		}
-		ruleList = append(ruleList, sarifRule{
-			ID: id, ShortDescription: sarifText{Text: id + " in " + f.Source}, FullDescription: sarifText{Text: desc},
+		ruleList = append(ruleList, sarif.Rule{
+			ID: id, ShortDescription: sarif.Text{Text: id + " in " + f.Source}, FullDescription: &sarif.Text{Text: desc},
 			HelpURI:    "https://security-tracker.debian.org/tracker/" + id,
 			Properties: map[string]any{"security-severity": securitySeverity[f.Severity], "tags": []string{"security", "vulnerability", f.Severity}},
 		})
 	}
-	results := []sarifResult{}
+	results := []sarif.Result{}
 	for _, f := range r.Findings {
 		fixed := "no fixed version yet"
 		if f.FixedVersion != "" {
 			fixed = "fixed in " + f.FixedVersion
 		}
-		res := sarifResult{
+		res := sarif.Result{
 			RuleID: f.CVE, RuleIndex: rules[f.CVE], Level: sarifLevel(f.Severity),
-			Message:    sarifText{Text: fmt.Sprintf("%s %s (source %s %s) is affected by %s: %s, %s, severity %s", f.Package, f.Version, f.Source, f.SourceVersion, f.CVE, f.Status, fixed, f.Severity)},
+			Message:    sarif.Text{Text: fmt.Sprintf("%s %s (source %s %s) is affected by %s: %s, %s, severity %s", f.Package, f.Version, f.Source, f.SourceVersion, f.CVE, f.Status, fixed, f.Severity)},
 			Properties: map[string]any{"package": f.Package, "installedVersion": f.Version, "fixedVersion": f.FixedVersion, "status": f.Status},
 		}
-		var loc sarifLocation
-		loc.PhysicalLocation.ArtifactLocation.URI = firstNonEmpty(f.Location, r.Target)
-		res.Locations = []sarifLocation{loc}
+		res.Locations = []sarif.Location{sarif.At(firstNonEmpty(f.Location, r.Target))}
 		results = append(results, res)
 	}
-	log := sarifLog{
-		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
-		Version: "2.1.0",
-		Runs: []sarifRun{{
-			Tool:    sarifTool{Driver: sarifDriver{Name: "spartan", Version: toolVersion, InformationURI: "https://github.com/spartan-images/spartan", Rules: ruleList}},
-			Results: results,
-		}},
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(log)
+	drv := sarif.Driver{Name: "spartan", Version: toolVersion, InformationURI: "https://github.com/spartan-images/spartan", Rules: ruleList}
+	return sarif.New(drv, results).Write(w)
 }
 
 func firstNonEmpty(s ...string) string {
