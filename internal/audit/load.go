@@ -129,7 +129,7 @@ func pickImage(idx v1.ImageIndex, arch string) (v1.Image, error) {
 		return nil, errors.New("the index names no image")
 	}
 	for _, d := range images {
-		if d.Platform != nil && d.Platform.Architecture == goArch(arch) {
+		if d.Platform != nil && d.Platform.Architecture == oci.Arch(arch) {
 			return idx.Image(d.Digest)
 		}
 	}
@@ -150,19 +150,6 @@ func isCompanion(ref string) bool {
 		}
 	}
 	return false
-}
-
-// goArch maps Debian architecture names to OCI ones.
-func goArch(a string) string {
-	switch a {
-	case "ppc64el":
-		return "ppc64le"
-	case "armhf", "armel":
-		return "arm"
-	case "i386":
-		return "386"
-	}
-	return a
 }
 
 func loadArchive(file, arch string) (*Target, error) {
@@ -202,7 +189,7 @@ func loadRemote(ctx context.Context, ref, arch string) (*Target, error) {
 	ropts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithPlatform(v1.Platform{OS: "linux", Architecture: goArch(arch)}),
+		remote.WithPlatform(v1.Platform{OS: "linux", Architecture: oci.Arch(arch)}),
 	}
 	img, err := remote.Image(r, ropts...)
 	if err != nil {

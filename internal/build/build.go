@@ -211,8 +211,8 @@ func (o Options) buildArch(ctx context.Context, p *Plan) (*Image, error) {
 		}
 	}
 	img, err := oci.Image(layers, oci.Config{
-		Arch:        ociArch(p.Arch),
-		Variant:     ociVariant(p.Arch),
+		Arch:        oci.Arch(p.Arch),
+		Variant:     oci.Variant(p.Arch),
 		User:        o.Spec.Accounts.User(),
 		WorkingDir:  o.Spec.Workdir,
 		Env:         o.env(),
@@ -383,31 +383,6 @@ func (o Options) sources() ([]archive.Source, error) {
 		}
 	}
 	return srcs, nil
-}
-
-// ociArch maps Debian's architecture names to the OCI/Go ones.
-func ociArch(deb string) string {
-	switch deb {
-	case "ppc64el":
-		return "ppc64le"
-	case "armhf", "armel":
-		return "arm"
-	case "i386":
-		return "386"
-	}
-	return deb
-}
-
-func ociVariant(deb string) string {
-	switch deb {
-	case "armhf":
-		return "v7"
-	case "armel":
-		return "v5"
-	case "arm64":
-		return "v8"
-	}
-	return ""
 }
 
 // SortedPackages lists a plan's packages by name, for reports.

@@ -107,7 +107,7 @@ func ImageFromRootfs(tarPath, debArch, createdBy string) (v1.Image, error) {
 		return nil, fmt.Errorf("read root filesystem tarball: %w", err)
 	}
 	img, err := oci.Image([]oci.Layer{{Name: "rootfs", Tar: b}}, oci.Config{
-		Arch:    ociArch(debArch),
+		Arch:    oci.Arch(debArch),
 		User:    "root",
 		Env:     []string{"PATH=" + build.DefaultPath},
 		Cmd:     []string{"bash"},
@@ -118,16 +118,4 @@ func ImageFromRootfs(tarPath, debArch, createdBy string) (v1.Image, error) {
 		return nil, fmt.Errorf("image from %s: %w", tarPath, err)
 	}
 	return img, nil
-}
-
-func ociArch(deb string) string {
-	switch deb {
-	case "ppc64el":
-		return "ppc64le"
-	case "armhf", "armel":
-		return "arm"
-	case "i386":
-		return "386"
-	}
-	return deb
 }

@@ -77,7 +77,7 @@ func fromIndex(dir string, idx v1.ImageIndex, arch string) (v1.Image, error) {
 	}
 	var match []candidate
 	for _, c := range found {
-		if arch == "" || c.arch == ociArch(arch) && (ociVariant(arch) == "" || c.variant == ociVariant(arch)) {
+		if arch == "" || c.arch == oci.Arch(arch) && (ociVariant(arch) == "" || c.variant == ociVariant(arch)) {
 			match = append(match, c)
 		}
 	}
@@ -216,23 +216,10 @@ func checkArch(img v1.Image, arch, src string) error {
 	if err != nil {
 		return fmt.Errorf("image %s: %w", src, err)
 	}
-	if cf.Architecture != ociArch(arch) {
+	if cf.Architecture != oci.Arch(arch) {
 		return fmt.Errorf("image %s is for %s, not %s", src, cf.Architecture, arch)
 	}
 	return nil
-}
-
-// ociArch maps Debian architecture names to the OCI/Go ones; OCI names pass through.
-func ociArch(a string) string {
-	switch a {
-	case "ppc64el":
-		return "ppc64le"
-	case "armhf", "armel":
-		return "arm"
-	case "i386":
-		return "386"
-	}
-	return a
 }
 
 // ociVariant is the variant that tells Debian's two 32-bit arm ports apart.
