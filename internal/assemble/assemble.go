@@ -44,6 +44,7 @@ func Assemble(inputs []Input, opts Options) (*Result, error) {
 	}
 	steps := []func() error{
 		a.synthesize,
+		a.javaTrustStore,
 		a.busyboxLinks,
 		a.userPaths,
 		func() error { return a.compatLinks(shipped) },

@@ -277,11 +277,12 @@ func (a *assembler) userPaths() error {
 				n.mode = 0o644
 			}
 		case TypeSymlink:
-			n.kind, n.target, n.mode = kindSymlink, up.Target, 0o777
+			// ${arch} lets one spec name arch-qualified paths (/usr/lib/jvm/java-21-openjdk-${arch}).
+			n.kind, n.target, n.mode = kindSymlink, strings.ReplaceAll(up.Target, "${arch}", a.opts.Arch), 0o777
 			if up.Target == "" || strings.ContainsRune(up.Target, 0) {
 				return fmt.Errorf("path %s: symlink needs a target", up.Path)
 			}
-			if climbs(dir(p), up.Target) {
+			if climbs(dir(p), n.target) {
 				return fmt.Errorf("path %s: symlink target %q climbs above /", up.Path, up.Target)
 			}
 		default:
