@@ -39,10 +39,13 @@ func buildVariant(t *testing.T, name, variant string) *built {
 // works against the signed sources the image was built from, and the database stays sound.
 // python's also gets a working venv with pip.
 func TestDevVariantsAptInstall(t *testing.T) {
-	for _, tc := range []struct{ name, tag, extra string }{
-		{"python", "spartan/python:3.13-dev", "RUN python3 -m venv /tmp/v && /tmp/v/bin/pip --version\n"},
-		{"base", "spartan/base:dev", ""},
-		{"cc", "spartan/cc:dev", ""},
+	for _, tc := range []struct{ name, tag, extra, want string }{
+		{"python", "spartan/python:3.13-dev", "RUN python3 -m venv /tmp/v && /tmp/v/bin/pip --version\n", "pip "},
+		{"base", "spartan/base:dev", "", ""},
+		{"cc", "spartan/cc:dev", "", ""},
+		{"java", "spartan/java:21-dev", "RUN javac -version\n", "javac 21"},
+		{"java25", "spartan/java:25-dev", "RUN javac -version\n", "javac 25"},
+		{"nginx", "spartan/nginx:1.26-dev", "RUN nginx -t\n", "test is successful"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			buildVariant(t, tc.name, "dev")
@@ -55,8 +58,8 @@ func TestDevVariantsAptInstall(t *testing.T) {
 			r := must(t, podman(t, "build", "--pull=never", "--no-cache", "--network", "host", "-t", "spartan-e2e/"+tc.name+"-dev-apt", dir), "podman build FROM "+tc.tag)
 			out := r.stdout + r.stderr
 			wants := []string{"jq-1.", "database-ok"}
-			if tc.extra != "" {
-				wants = append(wants, "pip ")
+			if tc.want != "" {
+				wants = append(wants, tc.want)
 			}
 			for _, want := range wants {
 				if !strings.Contains(out, want) {
@@ -79,6 +82,9 @@ func TestDebugVariantsHaveBusybox(t *testing.T) {
 		{"base", "spartan/base:debug", "spartan/base:latest"},
 		{"cc", "spartan/cc:debug", "spartan/cc:latest"},
 		{"static", "spartan/static:debug", "spartan/static:latest"},
+		{"java", "spartan/java:21-debug", "spartan/java:21"},
+		{"java25", "spartan/java:25-debug", "spartan/java:25"},
+		{"nginx", "spartan/nginx:1.26-debug", "spartan/nginx:1.26"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			buildVariant(t, tc.name, "debug")
