@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,12 +21,9 @@ verifies them, assembles deterministic layers and writes the image. The image (o
 digest is the last line of standard output; logs and progress go to standard error.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := g.options(args[0], variant)
+			o, err := g.options(args[0], variant, archs)
 			if err != nil {
 				return err
-			}
-			if archs != "" {
-				o.Archs = strings.Split(archs, ",")
 			}
 			o.NoLayerCache = noLayerCache
 			sc := &supplyChain{signKey: signKey, pushRef: pushRef, layoutDir: layoutDir, log: cmd.ErrOrStderr(),

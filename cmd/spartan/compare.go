@@ -54,7 +54,7 @@ counts the CVEs present in each image's Debian packages by severity.`,
 				if baseline != "general" {
 					return fmt.Errorf("--baseline %q: the only baseline is general (mmdebstrap minbase + the spec's packages)", baseline)
 				}
-				o, err := g.options(args[0], variant)
+				o, err := g.options(args[0], variant, "")
 				if err != nil {
 					return err
 				}

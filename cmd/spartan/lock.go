@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -22,12 +21,9 @@ result beside the spec: spartan.lock.json (spartan.<variant>.lock.json for a var
 'spartan build --locked' then builds exactly that set without resolving again.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := g.options(args[0], variant)
+			o, err := g.options(args[0], variant, archs)
 			if err != nil {
 				return err
-			}
-			if archs != "" {
-				o.Archs = strings.Split(archs, ",")
 			}
 			plans, err := build.Resolve(cmd.Context(), o)
 			if err != nil {

@@ -74,7 +74,7 @@ rebuilt digest must equal REF's, for every platform and for the index.`,
 			if variant == "runtime" {
 				variant = ""
 			}
-			o, err := g.options(path, variant)
+			o, err := g.options(path, variant, "")
 			if err != nil {
 				return fmt.Errorf("rebuild: the spec recorded as %s: %w (give it with --spec)", first.spec.Path, err)
 			}

@@ -45,12 +45,9 @@ func newResolveCmd(g *globals) *cobra.Command {
 		Short: "Print the packages a spec resolves to, with version, size and why each is there",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := g.options(args[0], variant)
+			o, err := g.options(args[0], variant, archs)
 			if err != nil {
 				return err
-			}
-			if archs != "" {
-				o.Archs = strings.Split(archs, ",")
 			}
 			plans, err := build.Resolve(cmd.Context(), o)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -69,8 +70,9 @@ func (g *globals) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// options turns the global flags and a spec into build options.
-func (g *globals) options(specPath, variant string) (build.Options, error) {
+// options turns the global flags and a spec into build options; archs, when not empty, is the
+// --arch flag's comma-separated list overriding the spec's.
+func (g *globals) options(specPath, variant, archs string) (build.Options, error) {
 	var o build.Options
 	s, err := spec.Load(specPath)
 	if err != nil {
@@ -107,6 +109,7 @@ func (g *globals) options(specPath, variant string) (build.Options, error) {
 	}
 	o = build.Options{
 		Spec:       s,
+		Archs:      splitArchs(archs),
 		Mirrors:    mirrors,
 		Keyring:    keys,
 		Downloader: d,
@@ -134,4 +137,11 @@ func newVersionCmd() *cobra.Command {
 			return err
 		},
 	}
+}
+
+func splitArchs(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }

@@ -121,12 +121,9 @@ type updater struct {
 func (u *updater) update(specPath string, history []timeline.Event) ([]timeline.Event, error) {
 	ctx := u.cmd.Context()
 	stdout, stderr := u.cmd.OutOrStdout(), u.cmd.ErrOrStderr()
-	o, err := u.g.options(specPath, u.variant)
+	o, err := u.g.options(specPath, u.variant, u.archs)
 	if err != nil {
 		return history, err
-	}
-	if u.archs != "" {
-		o.Archs = strings.Split(u.archs, ",")
 	}
 	image := update.ImageName(o.Spec)
 	plans, err := build.Resolve(ctx, o)
