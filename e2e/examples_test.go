@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,18 +39,9 @@ func TestExamples(t *testing.T) {
 	})
 	t.Run("go-static", func(t *testing.T) {
 		buildImage(t, "static")
-		// A copy of the example, so the binary is not written into the checkout.
-		ctx := filepath.Join(workDir, "example-go-static")
-		src := filepath.Join(repoRoot, "examples", "go-static")
-		for _, name := range []string{"Containerfile", "go.mod", "main.go"} {
-			data, err := os.ReadFile(filepath.Join(src, name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			writeFile(t, filepath.Join(ctx, name), string(data))
-		}
-		must(t, run(t, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOFLAGS=-mod=mod"}, "go", "build", "-C", ctx, "-o", "hello-static", "."), "go build examples/go-static")
-		must(t, podman(t, "build", "--pull=never", "--no-cache", "-t", "spartan-e2e/example-go-static", ctx), "podman build examples/go-static")
+		buildVariant(t, "static", "dev")
+		ctx := filepath.Join(repoRoot, "examples", "go-static")
+		must(t, podman(t, "build", "--pull=never", "--no-cache", "--network", "none", "-t", "spartan-e2e/example-go-static", ctx), "podman build examples/go-static")
 		r := must(t, podman(t, "run", "--rm", "spartan-e2e/example-go-static"), "run examples/go-static")
 		if !strings.Contains(r.stdout, "hello from Go as uid 65532 (nonroot); noon UTC is 07:00 EST in New York") {
 			t.Fatalf("examples/go-static output: %s", r.stdout)

@@ -297,6 +297,16 @@ func testMultiArch(t *testing.T, s *signed) {
 		for _, typ := range []string{"spdxjson", "cyclonedx", "slsaprovenance1"} {
 			must(t, cosign(t, "verify-attestation", "--key", s.pub, "--type", typ, "--insecure-ignore-tlog=true", "--allow-http-registry", pref), "cosign verify-attestation "+typ+" "+d.Platform.Architecture)
 		}
+		// The per-architecture tag (multi-amd64, multi-arm64) names the same signed image.
+		archTag := repo.Tag("multi-" + d.Platform.Architecture)
+		desc, err := remote.Head(archTag)
+		if err != nil {
+			t.Fatalf("per-architecture tag: %v", err)
+		}
+		if desc.Digest != d.Digest {
+			t.Errorf("%s = %s, the index's %s image is %s", archTag, desc.Digest, d.Platform.Architecture, d.Digest)
+		}
+		must(t, cosign(t, "verify", "--key", s.pub, "--insecure-ignore-tlog=true", "--allow-http-registry", archTag.String()), "cosign verify "+archTag.String())
 	}
 }
 

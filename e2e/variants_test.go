@@ -41,6 +41,7 @@ func buildVariant(t *testing.T, name, variant string) *built {
 func TestDevVariantsAptInstall(t *testing.T) {
 	for _, tc := range []struct{ name, tag, extra, want string }{
 		{"python", "spartan/python:3.13-dev", "RUN python3 -m venv /tmp/v && /tmp/v/bin/pip --version\n", "pip "},
+		{"static", "spartan/static:dev", "RUN go version && go env CGO_ENABLED\n", "go version go1."},
 		{"base", "spartan/base:dev", "", ""},
 		{"cc", "spartan/cc:dev", "", ""},
 		{"java", "spartan/java:21-dev", "RUN javac -version\n", "javac 21"},

@@ -25,6 +25,9 @@ func (c *Client) Push(ctx context.Context, src *Source, ref name.Reference) (str
 	if err := c.Write(ctx, ref, src.Artifact); err != nil {
 		return "", Stats{}, err
 	}
+	if err := c.tagPlatforms(ctx, ref, src.Artifact); err != nil {
+		return "", Stats{}, err
+	}
 	repo := ref.Context()
 	for _, tag := range slices.Sorted(maps.Keys(src.Attachments)) {
 		if err := collectBlobs(blobs, src.Attachments[tag]); err != nil {
@@ -48,6 +51,36 @@ func (c *Client) Push(ctx context.Context, src *Source, ref name.Reference) (str
 	// their blobs, so "present" is what was not uploaded rather than what HEAD found.
 	st.PresentBlobs = max(0, int64(len(blobs))-st.UploadedBlobs)
 	return d, st, nil
+}
+
+// tagPlatforms gives each platform image of an index pushed under a tag its own tag,
+// <tag>-<debian arch> (python:3.13-arm64): for tools and people that must pin one
+// architecture, e.g. a FROM in a build that is not platform-aware. The images are already in
+// the repository as the index's children, so only their manifests are sent again.
+func (c *Client) tagPlatforms(ctx context.Context, ref name.Reference, a oci.Artifact) error {
+	idx, ok := a.(v1.ImageIndex)
+	tag, isTag := ref.(name.Tag)
+	if !ok || !isTag {
+		return nil
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return err
+	}
+	for _, d := range m.Manifests {
+		if d.Platform == nil || !d.MediaType.IsImage() {
+			continue
+		}
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return err
+		}
+		archRef := ref.Context().Tag(tag.TagStr() + "-" + oci.DebianArch(*d.Platform))
+		if err := remote.Tag(archRef, img, c.options(ctx)...); err != nil {
+			return fmt.Errorf("push %s: %w", archRef, err)
+		}
+	}
+	return nil
 }
 
 // collectBlobs adds the config and layer digests of an image, or of every image of an index.

@@ -161,6 +161,17 @@ func TestSignPushVerifyIndex(t *testing.T) {
 	if rt.Digest != d || rt.Digest != lt.Digest {
 		t.Fatalf("digests: pushed %s, remote %s, layout %s", d, rt.Digest, lt.Digest)
 	}
+	// Each platform image also has a per-architecture tag.
+	for arch, img := range map[string]v1.Image{"amd64": img1, "arm64": img2} {
+		want, _ := img.Digest()
+		desc, err := c.Get(ctx, ref.Context().Tag("1-"+arch))
+		if err != nil {
+			t.Fatalf("tag 1-%s: %v", arch, err)
+		}
+		if desc.Digest != want {
+			t.Errorf("tag 1-%s = %s, want %s", arch, desc.Digest, want)
+		}
+	}
 	children, _ := rt.Children()
 	for _, dg := range append([]string{rt.Digest}, children...) {
 		if err := sign.VerifySignature(ctx, rt.Store, pub, dg); err != nil {
