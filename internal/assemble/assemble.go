@@ -44,6 +44,7 @@ func Assemble(inputs []Input, opts Options) (*Result, error) {
 	}
 	steps := []func() error{
 		a.synthesize,
+		a.javaModules,
 		a.javaTrustStore,
 		a.busyboxLinks,
 		a.userPaths,

@@ -73,7 +73,7 @@ func filterMD5Sums(raw []byte, pkg string, t *tree) []byte {
 			continue
 		}
 		p = canonical(p)
-		if n := t.nodes[p]; n != nil && n.kind == kindReg && n.ownedBy(pkg) {
+		if n := t.nodes[p]; n != nil && n.kind == kindReg && n.ownedBy(pkg) && !n.rewritten {
 			fmt.Fprintf(&out, "%s  %s\n", sum, p)
 		}
 	}
@@ -85,7 +85,7 @@ func filterMD5Sums(raw []byte, pkg string, t *tree) []byte {
 func ownedMD5Sums(t *tree, owner string) []byte {
 	var paths []string
 	for p, n := range t.nodes {
-		if n.kind == kindReg && n.ownedBy(owner) && !strings.HasPrefix(p, statusDir) {
+		if n.kind == kindReg && n.ownedBy(owner) && !strings.HasPrefix(p, statusDir) && !n.rewritten {
 			paths = append(paths, p)
 		}
 	}

@@ -38,6 +38,9 @@ type node struct {
 	// the first package shipping it replaces; via names who needed it, for messages.
 	placeholder bool
 	via         string
+	// rewritten marks a package file whose content Spartan changed (trim.java-modules): its
+	// package's md5sums no longer vouch for it.
+	rewritten bool
 }
 
 func (n *node) ownedBy(pkg string) bool { return slices.Contains(n.owners, pkg) }

@@ -67,6 +67,8 @@ type Trim struct {
 	// Paths are the spec's extra patterns ("/usr/lib/python3.13/test/**"): path.Match per
 	// segment, a trailing "/**" for a whole tree. Copyright files are never matched.
 	Paths []string
+	// JavaModules are removed from every usr/lib/jvm/*/lib/modules (see javaModules).
+	JavaModules []string
 }
 
 // Options shape the image.

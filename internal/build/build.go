@@ -313,6 +313,7 @@ func (o Options) assembleOptions(arch string, certs [][]byte) assemble.Options {
 	opts.Trim.Locales = o.Spec.Trim.Locales
 	opts.Trim.KeepLocales = o.Spec.Trim.KeepLocales
 	opts.Trim.Paths = o.Spec.Trim.Paths
+	opts.Trim.JavaModules = o.Spec.Trim.JavaModules
 	for _, u := range o.Spec.Accounts.Users {
 		opts.Users = append(opts.Users, assemble.User{Name: u.Name, UID: u.UID, GID: u.GID, Home: u.Home, Shell: u.Shell})
 	}

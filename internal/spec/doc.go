@@ -73,8 +73,8 @@ type pathDoc struct {
 }
 
 type trimDoc struct {
-	docs, man, locales *bval
-	keep, paths        *slist
+	docs, man, locales       *bval
+	keep, paths, javaModules *slist
 }
 
 type variantDoc struct {
@@ -567,6 +567,7 @@ func (d *decoder) trim(n *yaml.Node, field string) *trimDoc {
 		"locales":      func(_, v *yaml.Node) { t.locales = d.boolean(v, f("locales")) },
 		"keep-locales": func(_, v *yaml.Node) { t.keep = d.list(v, f("keep-locales"), checkLocale, true) },
 		"paths":        func(_, v *yaml.Node) { t.paths = d.list(v, f("paths"), checkTrimPattern, true) },
+		"java-modules": func(_, v *yaml.Node) { t.javaModules = d.list(v, f("java-modules"), checkJavaModule, true) },
 	}, nil) == nil {
 		return nil
 	}

@@ -209,6 +209,10 @@ func TestParseErrors(t *testing.T) {
 			`3:14: trim.docs: expected true or false, got string "yes"`},
 		{"keep-locales bad", base + "trim: {keep-locales: ['en US']}\n",
 			`3:23: trim.keep-locales[0]: invalid locale "en US" (e.g. C.UTF-8, en_US.UTF-8)`},
+		{"java module bad", base + "trim: {java-modules: [jdk compiler]}\n",
+			`3:23: trim.java-modules[0]: invalid Java module name "jdk compiler" (e.g. jdk.compiler)`},
+		{"java.base removed", base + "trim: {java-modules: [jdk.jshell, java.base]}\n",
+			`3:35: trim.java-modules[1]: java.base cannot be removed: every Java program needs it`},
 
 		// Variants.
 		{"variant sets name", base + "variants:\n  dev:\n    name: u\n",

@@ -8,7 +8,7 @@ package spec
 //   - env, annotations and labels merge key by key, the variant winning;
 //   - trim and accounts merge field by field;
 //   - everything else (scalars, archs, repositories, entrypoint, cmd, tags,
-//     trim.keep-locales) is replaced when the variant sets it;
+//     trim.keep-locales, trim.java-modules) is replaced when the variant sets it;
 //   - accounts.run-as belongs to the profile: a variant that switches to or
 //     from dev does not inherit the base's run-as, so a dev variant runs as
 //     root even though the runtime base says run-as: nonroot (a debug variant
@@ -117,5 +117,7 @@ func mergeTrim(b, v *trimDoc) *trimDoc {
 		locales: pick(b.locales, v.locales),
 		keep:    pick(b.keep, v.keep),
 		paths:   appendList(b.paths, v.paths),
+		// Replaced, not appended: a dev variant that installs the JDK sets [] to keep javac's modules.
+		javaModules: pick(b.javaModules, v.javaModules),
 	}
 }

@@ -100,6 +100,7 @@ func (r *resolver) resolve(d *doc, variant string, tags []string) *Spec {
 			s.Trim.KeepLocales = orEmpty(values(t.keep))
 		}
 		s.Trim.Paths = values(t.paths)
+		s.Trim.JavaModules = values(t.javaModules)
 	}
 	return s
 }

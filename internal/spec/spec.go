@@ -270,6 +270,8 @@ func (s *Spec) clone() *Spec {
 	c.Annotations = maps.Clone(s.Annotations)
 	c.Labels = maps.Clone(s.Labels)
 	c.Trim.KeepLocales = slices.Clone(s.Trim.KeepLocales)
+	c.Trim.Paths = slices.Clone(s.Trim.Paths)
+	c.Trim.JavaModules = slices.Clone(s.Trim.JavaModules)
 	c.Repositories = make([]Repository, len(s.Repositories))
 	for i, r := range s.Repositories {
 		r.Suites = slices.Clone(r.Suites)

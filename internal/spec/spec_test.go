@@ -131,6 +131,8 @@ func TestDefaultsDependOnOtherFields(t *testing.T) {
 		{"trim partly", "trim: {docs: false, keep-locales: []}\n",
 			func(s *Spec) any { return s.Trim },
 			Trim{Docs: false, Man: true, Locales: true, KeepLocales: []string{}}},
+		{"trim java modules", "trim: {java-modules: [jdk.compiler, jdk.jshell]}\n",
+			func(s *Spec) any { return s.Trim.JavaModules }, []string{"jdk.compiler", "jdk.jshell"}},
 		{"anchored scalar", "description: &d hello\nlabels: {title: *d}\n",
 			func(s *Spec) any { return s.Labels["title"] }, "hello"},
 	}

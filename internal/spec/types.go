@@ -146,4 +146,7 @@ type Trim struct {
 	// Paths are extra patterns of package files to leave out, absolute ("/usr/lib/python3.13/test/**"):
 	// path.Match syntax per segment, a trailing "/**" matching everything below a directory.
 	Paths []string
+	// JavaModules are modules removed from every Java runtime image (usr/lib/jvm/*/lib/modules)
+	// in the image, as jlink would link it without them: "jdk.compiler", "jdk.jshell"…
+	JavaModules []string
 }

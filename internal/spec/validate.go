@@ -166,6 +166,19 @@ func checkLocale(s string) string {
 	return ""
 }
 
+// reJavaModule is a Java module name: dot-separated Java identifiers (ASCII is all the JDK uses).
+var reJavaModule = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$`)
+
+func checkJavaModule(s string) string {
+	if !reJavaModule.MatchString(s) {
+		return fmt.Sprintf("invalid Java module name %q (e.g. jdk.compiler)", s)
+	}
+	if s == "java.base" {
+		return "java.base cannot be removed: every Java program needs it"
+	}
+	return ""
+}
+
 func checkVariantName(s string) string {
 	if s == string(Runtime) {
 		return `variant name "runtime" is reserved for the base spec`

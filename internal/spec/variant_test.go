@@ -72,6 +72,9 @@ func TestVariantOverlay(t *testing.T) {
 		{"trim merges field by field", "{trim: {man: false, keep-locales: [de_DE.UTF-8]}}",
 			func(s *Spec) any { return s.Trim },
 			Trim{Docs: false, Man: false, Locales: true, KeepLocales: []string{"de_DE.UTF-8"}}},
+		{"java modules replace", "{trim: {java-modules: [jdk.jshell]}}",
+			func(s *Spec) any { return s.Trim },
+			Trim{Docs: false, Man: true, Locales: true, KeepLocales: []string{"C.UTF-8", "en_US.UTF-8"}, JavaModules: []string{"jdk.jshell"}}},
 		{"tags replace", "{tags: ['app:debug']}",
 			func(s *Spec) any { return s.Tags }, []string{"app:debug"}},
 		{"profile switch drops the base run-as", "{profile: dev}",
@@ -152,5 +155,22 @@ func TestVariantDefaultTagsTooLong(t *testing.T) {
 	want := testFile + `:5:3: variants.dev: default tag: invalid tag "` + tag + `-dev": expected [registry/]repository[:tag], e.g. python:3.13; set tags in the variant`
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v\nwant    %s", err, want)
+	}
+}
+
+// A dev variant that installs the JDK must be able to keep the modules its runtime base removes.
+func TestVariantKeepsJavaModules(t *testing.T) {
+	s := mustParse(t, "name: j\npackages: [libc6]\ntrim: {java-modules: [jdk.compiler]}\nvariants:\n  dev: {trim: {java-modules: []}}\n  debug: {trim: {docs: false}}\n")
+	if got := s.Trim.JavaModules; !reflect.DeepEqual(got, []string{"jdk.compiler"}) {
+		t.Errorf("base: %q", got)
+	}
+	for name, want := range map[string]int{"dev": 0, "debug": 1} {
+		v, err := s.Variant(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(v.Trim.JavaModules) != want {
+			t.Errorf("%s: java-modules = %q, want %d", name, v.Trim.JavaModules, want)
+		}
 	}
 }
