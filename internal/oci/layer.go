@@ -11,6 +11,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/spartan-images/spartan/internal/deflate"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -28,16 +30,11 @@ type Layer struct {
 	Digest, DiffID v1.Hash
 }
 
-// gzipLevel is DefaultCompression (level 5 in klauspost/compress). On a 57 MB
-// tar of mixed binaries, libraries and text it gave 21.7 MB in ~0.7 s against
-// BestSpeed's 24.2 MB in ~0.5 s: images are pulled far more often than built,
-// so ~10% smaller blobs are worth a few hundred milliseconds per build.
-// Changing it changes every layer digest.
-const gzipLevel = gzip.DefaultCompression
-
-// gzipOS is the RFC 1952 OS byte "unknown" (also Go's default), written
-// explicitly so that the header never depends on the build host.
-const gzipOS = 255
+// Layers are compressed by internal/deflate, a zlib-grade encoder (3-byte matches, lazy
+// matching, per-block Huffman choice) with a fixed header (no name, no comment, MTIME 0,
+// OS 255): the bytes depend on the tar alone. Go's own encoders never emit matches shorter
+// than 4 bytes and lose 3-8 % on our layers (binaries, UTF-16 ICU data); see
+// docs/BENCHMARKS.md, "Layer compression". Changing the encoder changes every layer digest.
 
 // gzipLayer is a v1.Layer whose compressed form was made here, so that
 // go-containerregistry never recompresses it (which would make the digest
@@ -84,28 +81,36 @@ func compressLayer(l Layer) (*gzipLayer, error) {
 	if len(l.Tar) == 0 {
 		return nil, fmt.Errorf("layer %q: tar is empty (even an empty tar has 1024 bytes); the assembler produced nothing", l.Name)
 	}
-	var buf bytes.Buffer
-	// Binaries dominate our layers and compress to roughly 40%.
-	buf.Grow(len(l.Tar)/2 + 64)
-	zw, err := gzip.NewWriterLevel(&buf, gzipLevel)
-	if err != nil {
-		return nil, fmt.Errorf("layer %q: gzip writer: %w", l.Name, err)
+	gz := deflate.Gzip(l.Tar)
+	diffID := sha256Hash(l.Tar)
+	// The encoder is ours: prove on every layer that what we publish inflates to the tar
+	// whose digest we announce, rather than let a pull find out.
+	if err := checkGzip(gz, diffID); err != nil {
+		return nil, fmt.Errorf("layer %q: %w", l.Name, err)
 	}
-	zw.Header = gzip.Header{OS: gzipOS}
-	if _, err := zw.Write(l.Tar); err != nil {
-		return nil, fmt.Errorf("layer %q: gzip: %w", l.Name, err)
-	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("layer %q: gzip: %w", l.Name, err)
-	}
-	gz := buf.Bytes()
 	return &gzipLayer{
 		name:   l.Name,
 		tar:    l.Tar,
 		gz:     gz,
 		digest: sha256Hash(gz),
-		diffID: sha256Hash(l.Tar),
+		diffID: diffID,
 	}, nil
+}
+
+// checkGzip inflates gz and compares the result's digest with want.
+func checkGzip(gz []byte, want v1.Hash) error {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return fmt.Errorf("compressed layer does not read back: %w", err)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, zr); err != nil {
+		return fmt.Errorf("compressed layer does not read back: %w", err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want.Hex {
+		return fmt.Errorf("compressed layer inflates to sha256:%s, not the tar's %s: a compressor bug, please report it", got, want)
+	}
+	return nil
 }
 
 // compressLayers compresses all layers, one goroutine per CPU. Each layer is
