@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 W=$(mktemp -d /tmp/spartan-comparison.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 go build -o "$W/spartan" ./cmd/spartan
-images=(static base cc python)
+images=(static base cc python node java java25 nginx)
 out=docs/COMPARISON.md
 {
   echo "# Spartan images vs their general-purpose equivalents"
