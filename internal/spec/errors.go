@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/spartan-images/spartan/internal/editdist"
 )
 
 // Error is one problem in a spec file, located at the YAML node that
@@ -90,7 +92,7 @@ func suggest(unknown string, known []string) string {
 		if norm(k) == norm(unknown) {
 			return k
 		}
-		d := levenshtein(strings.ToLower(unknown), k)
+		d := editdist.Distance(strings.ToLower(unknown), k, -1)
 		if bestDist < 0 || d < bestDist || (d == bestDist && k < best) {
 			best, bestDist = k, d
 		}
@@ -103,25 +105,4 @@ func suggest(unknown string, known []string) string {
 		return ""
 	}
 	return best
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

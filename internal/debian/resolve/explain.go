@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/spartan-images/spartan/internal/editdist"
 )
 
 // unknown explains a name that nothing in the universe answers to, with close names as
@@ -84,7 +86,7 @@ func (r *resolver) suggest(name string) []string {
 		if abs(len(n)-len(name)) > limit {
 			return
 		}
-		if d := levenshtein(name, n, limit); d <= limit {
+		if d := editdist.Distance(name, n, limit); d <= limit {
 			cs = append(cs, cand{n, d})
 		}
 	}
@@ -107,33 +109,6 @@ func (r *resolver) suggest(name string) []string {
 		out = append(out, cs[i].name)
 	}
 	return out
-}
-
-// levenshtein is the edit distance of a and b, giving up (returning limit+1) once every
-// path exceeds limit, which keeps scanning a 60k-name universe cheap.
-func levenshtein(a, b string, limit int) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			rowMin = min(rowMin, cur[j])
-		}
-		if rowMin > limit {
-			return limit + 1
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func abs(x int) int {

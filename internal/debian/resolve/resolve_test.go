@@ -641,22 +641,3 @@ func TestPolicy(t *testing.T) {
 	}
 }
 
-func TestLevenshtein(t *testing.T) {
-	tests := []struct {
-		a, b  string
-		limit int
-		want  int
-	}{
-		{"", "", 2, 0},
-		{"abc", "abc", 2, 0},
-		{"curl", "crul", 2, 2},
-		{"libfoo", "libfoo1", 2, 1},
-		{"kitten", "sitting", 5, 3},
-		{"kitten", "sitting", 1, 2}, // gives up past the limit
-	}
-	for _, tc := range tests {
-		if got := levenshtein(tc.a, tc.b, tc.limit); got != tc.want {
-			t.Errorf("levenshtein(%q, %q, %d) = %d, want %d", tc.a, tc.b, tc.limit, got, tc.want)
-		}
-	}
-}

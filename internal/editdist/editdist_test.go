@@ -1,0 +1,27 @@
+package editdist
+
+import "testing"
+
+func TestDistance(t *testing.T) {
+	tests := []struct {
+		a, b  string
+		limit int
+		want  int
+	}{
+		{"", "", 2, 0},
+		{"abc", "abc", 2, 0},
+		{"abc", "", -1, 3},
+		{"curl", "crul", 2, 2},
+		{"libfoo", "libfoo1", 2, 1},
+		{"kitten", "sitting", 5, 3},
+		{"kitten", "sitting", -1, 3},
+		{"kitten", "sitting", 1, 2}, // gives up past the limit
+		{"jdk.jshell", "jdk.shell", -1, 1},
+		{"größe", "grösse", -1, 2}, // runes, not bytes
+	}
+	for _, tc := range tests {
+		if got := Distance(tc.a, tc.b, tc.limit); got != tc.want {
+			t.Errorf("Distance(%q, %q, %d) = %d, want %d", tc.a, tc.b, tc.limit, got, tc.want)
+		}
+	}
+}
