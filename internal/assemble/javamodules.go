@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -19,6 +21,7 @@ const javaRuntimeImage = "usr/lib/jvm/*/lib/modules"
 // loads. Beside lib/modules two files describe the module set and are brought in line: the
 // release file's MODULES line, and the class-data-sharing archives, which record the full set
 // and which the JVM would refuse (with a warning on every start) once lib/modules changed.
+// The launchers of removed modules' tools (bin/jpackage) go too: they could only fail.
 func (a *assembler) javaModules() error {
 	drop := a.opts.Trim.JavaModules
 	if len(drop) == 0 {
@@ -50,13 +53,35 @@ func (a *assembler) javaModules() error {
 			return err
 		}
 		for q, m := range a.tree.nodes {
-			if m.kind == kindReg && strings.HasPrefix(q, home+"/lib/") && matchTrim(home+"/lib/*/classes*.jsa", q) {
+			if m.kind != kindReg {
+				continue
+			}
+			if strings.HasPrefix(q, home+"/lib/") && matchTrim(home+"/lib/*/classes*.jsa", q) {
 				delete(a.tree.nodes, q)
 				a.notes = append(a.notes, fmt.Sprintf("/%s: class-data-sharing archive removed, it describes the modules removed from /%s", q, p))
+			}
+			if path.Dir(q) == home+"/bin" {
+				if mod := launcherModule(m.blob.data); mod != "" && slices.Contains(drop, mod) {
+					delete(a.tree.nodes, q)
+					a.notes = append(a.notes, fmt.Sprintf("/%s: launcher removed, its module %s was removed from /%s", q, mod, p))
+				}
 			}
 		}
 	}
 	return nil
+}
+
+// launcherTarget finds the "<module>/<main class>" a JDK tool launcher (bin/jpackage,
+// bin/keytool…) compiles in as a NUL-terminated string: the launchers are one C program built
+// once per tool, and that string is what tells them apart.
+var launcherTarget = regexp.MustCompile(`\x00([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+)/[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)+\x00`)
+
+// launcherModule returns the module a launcher starts, or "" for anything else (bin/java).
+func launcherModule(exe []byte) string {
+	if m := launcherTarget.FindSubmatch(exe); m != nil {
+		return string(m[1])
+	}
+	return ""
 }
 
 // javaRelease rewrites the MODULES line of the JVM's release file, which tools (jlink, IDEs,

@@ -30,7 +30,9 @@ func jreWithModules(t *testing.T) testkit.Deb {
 		"/lib/server/classes.jsa":         "CDS archive",
 		"/lib/server/classes_nocoops.jsa": "CDS archive, no compressed oops",
 		"/lib/server/libjvm.so":           "ELF",
-		"/bin/java":                       "ELF",
+		"/bin/java":                       "ELF\x00-J-ms8m\x00",
+		"/bin/jshell":                     "ELF\x00jdk.jshell/jdk.internal.jshell.tool.JShellToolProvider\x00",
+		"/bin/keytool":                    "ELF\x00java.base/sun.security.tools.keytool.Main\x00",
 	}
 	d := testkit.Deb{Name: "openjdk-21-jre-headless", AutoDirs: true}
 	var sums strings.Builder
@@ -75,6 +77,15 @@ func TestJavaModules(t *testing.T) {
 	if fs[home+"/lib/server/libjvm.so"].hdr == nil {
 		t.Error("libjvm.so dropped with the CDS archives")
 	}
+	// The launcher of a removed module's tool goes; java and keytool (java.base) stay.
+	if _, ok := fs[home+"/bin/jshell"]; ok {
+		t.Error("bin/jshell kept, its module was removed")
+	}
+	for _, b := range []string{"java", "keytool"} {
+		if fs[home+"/bin/"+b].hdr == nil {
+			t.Errorf("bin/%s removed", b)
+		}
+	}
 	// The package no longer vouches for the two rewritten files; the others keep their sums.
 	sums := fs["var/lib/dpkg/status.d/openjdk-21-jre-headless.md5sums"].body
 	for _, p := range []string{"/lib/modules", "/release"} {
@@ -93,6 +104,9 @@ func TestJavaModules(t *testing.T) {
 	}
 	if noted != 3 {
 		t.Errorf("notes %q: want the rewrite and both archives", res.Notes)
+	}
+	if !slices.ContainsFunc(res.Notes, func(n string) bool { return strings.Contains(n, "bin/jshell: launcher removed, its module jdk.jshell") }) {
+		t.Errorf("notes %q: no note for bin/jshell", res.Notes)
 	}
 	again := flatten(t, mustAssemble(t, opts, jreWithModules(t)))
 	if again[home+"/lib/modules"].body != fs[home+"/lib/modules"].body {
