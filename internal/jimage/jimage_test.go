@@ -475,4 +475,3 @@ func TestSplitResourceName(t *testing.T) {
 		}
 	}
 }
-

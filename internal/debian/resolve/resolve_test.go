@@ -640,4 +640,3 @@ func TestPolicy(t *testing.T) {
 		t.Error("DebugPolicy changed the runtime policy")
 	}
 }
-
