@@ -49,10 +49,11 @@ once its attestation's signature verifies with the key and names the image as it
 				}
 				return writeSBOMFile(output, out)
 			}
-			img, err := imageref.LoadImage(args[0], arch)
+			img, release, err := imageref.LoadImage(args[0], arch)
 			if err != nil {
 				return err
 			}
+			defer release()
 			inv, err := sbom.Read(img)
 			if err != nil {
 				return fmt.Errorf("SBOM of %s: %w", args[0], err)

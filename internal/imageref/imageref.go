@@ -1,6 +1,6 @@
 // Package imageref opens the image a command names: an OCI image layout directory (also
-// spelled oci:DIR), a docker archive (what `spartan build --oci/--archive`, skopeo and
-// `docker save` write) or a registry reference.
+// spelled oci:DIR), a docker archive or an oci-archive (what `spartan build --oci/--archive`,
+// skopeo, `podman save` and `docker save` write) or a registry reference.
 // It is the one place that knows these spellings, so commands that read images (sbom, and
 // later verify, scan) accept the same sources.
 package imageref
@@ -24,34 +24,73 @@ import (
 	"github.com/spartan-images/spartan/internal/registry"
 )
 
-// LoadImage opens src, an OCI layout directory or a docker archive file, and returns the
-// image for arch (a Debian or OCI architecture name: amd64, arm64, armhf, ppc64el…). arch ""
-// accepts the only image there is.
-func LoadImage(src, arch string) (v1.Image, error) {
+// LoadImage opens src, an OCI layout directory, a docker or oci archive file or a registry
+// reference, and returns the image for arch (a Debian or OCI architecture name: amd64, arm64,
+// armhf, ppc64el…). arch "" accepts the only image there is. The image is read lazily: call
+// release when done with it (it removes an unpacked oci-archive); it is never nil.
+func LoadImage(src, arch string) (img v1.Image, release func(), err error) {
+	nothing := func() {}
+	img, release, err = load(src, arch)
+	if release == nil {
+		release = nothing
+	}
+	return img, release, err
+}
+
+func load(src, arch string) (v1.Image, func(), error) {
 	if dir, ok := strings.CutPrefix(src, registry.LayoutPrefix); ok {
-		return fromLayout(dir, arch)
+		img, err := fromLayout(dir, arch)
+		return img, nil, err
 	}
 	fi, err := os.Stat(src)
 	if errors.Is(err, fs.ErrNotExist) && looksLikeReference(src) {
-		return fromRegistry(src, arch)
+		img, err := fromRegistry(src, arch)
+		return img, nil, err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", src, err)
+		return nil, nil, fmt.Errorf("image %s: %w", src, err)
 	}
 	if fi.IsDir() {
-		return fromLayout(src, arch)
+		img, err := fromLayout(src, arch)
+		return img, nil, err
 	}
 	if isOCI, err := oci.ArchiveIsOCI(src); err == nil && isOCI {
-		return nil, fmt.Errorf("image %s: an oci-archive; unpack it (tar -x) or build with --oci DIR and give the directory", src)
+		return fromOCIArchive(src, arch)
 	}
 	img, err := tarball.ImageFromPath(src, nil)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: not a docker archive with one image (%w)", src, err)
+		return nil, nil, fmt.Errorf("image %s: not a docker archive with one image (%w)", src, err)
 	}
 	if err := checkArch(img, arch, src); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return img, nil
+	return img, nil, nil
+}
+
+// fromOCIArchive unpacks an oci-archive (what `spartan build --archive` writes for a
+// multi-arch build) to a temporary layout, which the returned function removes.
+func fromOCIArchive(src, arch string) (v1.Image, func(), error) {
+	dir, cleanup, err := oci.UnpackArchive(src)
+	if err != nil {
+		return nil, nil, fmt.Errorf("image %s: unpack oci-archive: %w", src, err)
+	}
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("image %s: an oci-archive without an OCI layout: %w", src, err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("image %s: %w", src, err)
+	}
+	// Errors name the archive, not the temporary directory.
+	img, err := fromIndex(src, idx, arch)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return img, cleanup, nil
 }
 
 func fromLayout(dir, arch string) (v1.Image, error) {

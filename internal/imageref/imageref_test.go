@@ -52,6 +52,8 @@ func TestLoadImage(t *testing.T) {
 	must(t, oci.WriteLayout(single, amd, "example/x:1"))
 	archive := filepath.Join(dir, "x.tar")
 	must(t, oci.WriteArchive(archive, arm64, []string{"example/x:1"}))
+	ociArchive := filepath.Join(dir, "multi.tar")
+	must(t, oci.WriteOCIArchive(ociArchive, idx, []string{"example/x:1"}))
 	notLayout := t.TempDir()
 	must(t, os.WriteFile(filepath.Join(notLayout, "f"), nil, 0o644))
 
@@ -71,13 +73,20 @@ func TestLoadImage(t *testing.T) {
 		{archive, "", arm64, ""},
 		{archive, "arm64", arm64, ""},
 		{archive, "amd64", nil, "is for arm64, not amd64"},
+		{ociArchive, "arm64", arm64, ""},
+		{ociArchive, "armhf", armhf, ""},
+		{ociArchive, "", nil, "multi.tar: holds images for"},
+		{ociArchive, "s390x", nil, "no image for architecture s390x"},
 		{notLayout, "", nil, "not an OCI image layout"},
 		{filepath.Join(dir, "missing"), "", nil, "no such file"},
 		{filepath.Join(notLayout, "f"), "", nil, "not a docker archive"},
 	}
 	for _, tt := range tests {
-		got, err := LoadImage(tt.src, tt.arch)
+		got, release, err := LoadImage(tt.src, tt.arch)
 		name := filepath.Base(tt.src) + "/" + tt.arch
+		if release == nil {
+			t.Fatalf("%s: nil release", name)
+		}
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("%s: err %v, want %q", name, err, tt.err)
@@ -91,5 +100,10 @@ func TestLoadImage(t *testing.T) {
 		if digest(t, got) != digest(t, tt.want) {
 			t.Errorf("%s: got another image", name)
 		}
+		release()
+	}
+	// Nothing unpacked is left behind.
+	if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "spartan-oci-archive-*")); len(left) > 0 {
+		t.Errorf("unpacked oci-archives left: %q", left)
 	}
 }

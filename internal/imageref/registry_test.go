@@ -19,15 +19,15 @@ func TestLoadImageFromRegistry(t *testing.T) {
 	must(t, err)
 	must(t, remote.Write(ref, img))
 
-	got, err := LoadImage(host+"/spartan/x:1", "arm64")
+	got, _, err := LoadImage(host+"/spartan/x:1", "arm64")
 	must(t, err)
 	if digest(t, got) != digest(t, img) {
 		t.Fatal("registry image differs from the one pushed")
 	}
-	if _, err := LoadImage(host+"/spartan/x:1", "amd64"); err == nil {
+	if _, _, err := LoadImage(host+"/spartan/x:1", "amd64"); err == nil {
 		t.Fatal("amd64 accepted for an arm64 image")
 	}
-	if _, err := LoadImage("./no-such-dir", ""); err == nil || !strings.Contains(err.Error(), "no such file") {
+	if _, _, err := LoadImage("./no-such-dir", ""); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Fatalf("missing local path: err = %v", err)
 	}
 }

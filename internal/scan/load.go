@@ -24,16 +24,17 @@ func Load(target, arch string, opts ...Option) (*Inventory, error) {
 			return nil, fmt.Errorf("%s: a JSON file that is neither an SPDX nor a CycloneDX SBOM", target)
 		}
 	}
-	img, err := imageref.LoadImage(target, arch)
+	img, release, err := imageref.LoadImage(target, arch)
 	if err != nil && arch == "" {
 		// A multi-arch layout: the host's architecture is the likely question.
-		if host, herr := imageref.LoadImage(target, runtime.GOARCH); herr == nil {
-			img, err = host, nil
+		if host, hostRelease, herr := imageref.LoadImage(target, runtime.GOARCH); herr == nil {
+			img, release, err = host, hostRelease, nil
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	return FromImage(img, target, opts...)
 }
 
