@@ -3,6 +3,7 @@ package assemble
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -17,7 +18,7 @@ const javaRuntimeImage = "usr/lib/jvm/*/lib/modules"
 
 // javaModules removes Trim.JavaModules from each Java runtime image, the way jlink links a
 // runtime without them. Debian's JRE packages carry the whole JDK's module set (javac, javadoc,
-// jshell, the serviceability agent…), a third of lib/modules, which a runtime image never
+// jshell, the serviceability agent…), a fifth of lib/modules, which a runtime image never
 // loads. Beside lib/modules two files describe the module set and are brought in line: the
 // release file's MODULES line, and the class-data-sharing archives, which record the full set
 // and which the JVM would refuse (with a warning on every start) once lib/modules changed.
@@ -52,20 +53,24 @@ func (a *assembler) javaModules() error {
 		if err := a.javaRelease(home, kept); err != nil {
 			return err
 		}
+		// Collected, then removed in path order, so the notes come out the same every build.
+		gone := map[string]string{}
 		for q, m := range a.tree.nodes {
 			if m.kind != kindReg {
 				continue
 			}
 			if strings.HasPrefix(q, home+"/lib/") && matchTrim(home+"/lib/*/classes*.jsa", q) {
-				delete(a.tree.nodes, q)
-				a.notes = append(a.notes, fmt.Sprintf("/%s: class-data-sharing archive removed, it describes the modules removed from /%s", q, p))
+				gone[q] = "class-data-sharing archive removed, it describes the modules removed from /" + p
 			}
 			if path.Dir(q) == home+"/bin" {
 				if mod := launcherModule(m.blob.data); mod != "" && slices.Contains(drop, mod) {
-					delete(a.tree.nodes, q)
-					a.notes = append(a.notes, fmt.Sprintf("/%s: launcher removed, its module %s was removed from /%s", q, mod, p))
+					gone[q] = "launcher removed, its module " + mod + " was removed from /" + p
 				}
 			}
+		}
+		for _, q := range slices.Sorted(maps.Keys(gone)) {
+			delete(a.tree.nodes, q)
+			a.notes = append(a.notes, "/"+q+": "+gone[q])
 		}
 	}
 	return nil
