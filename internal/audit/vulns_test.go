@@ -2,28 +2,12 @@ package audit
 
 import (
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/spartan-images/spartan/internal/testkit"
 	"github.com/spartan-images/spartan/internal/vuln"
 )
-
-// testDB imports testdata/tracker.json into a fresh database.
-func testDB(t *testing.T) *vuln.DB {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), vuln.DefaultFile)
-	if _, err := vuln.ImportTrackerFile(path, "testdata/tracker.json", time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)); err != nil {
-		t.Fatal(err)
-	}
-	db, err := vuln.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 const trixieOSRelease = "PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nID=debian\nVERSION_ID=\"13\"\nVERSION_CODENAME=trixie\n"
 
@@ -60,7 +44,7 @@ func vulnFindings(r *Report) map[string]Finding {
 }
 
 func TestVulnerabilityCheck(t *testing.T) {
-	db := testDB(t)
+	db := testkit.TrackerDB(t, "testdata/tracker.json")
 	tests := []struct {
 		level string
 		want  map[string]Level // CVE → level; every other CVE must be absent
@@ -102,7 +86,7 @@ func TestVulnerabilityCheck(t *testing.T) {
 }
 
 func TestVulnerabilityMessages(t *testing.T) {
-	r, _ := auditWith(t, debianImage(t), Options{Vulns: testDB(t)})
+	r, _ := auditWith(t, debianImage(t), Options{Vulns: testkit.TrackerDB(t, "testdata/tracker.json")})
 	got := vulnFindings(r)
 	for cve, want := range map[string][]string{
 		"CVE-2099-1001": {"severity high", "fix available", "fixed version 3.13.5-2+deb13u1", "rebuild"},
@@ -144,13 +128,13 @@ func TestVulnerabilityCheckSkipped(t *testing.T) {
 	})
 	t.Run("not a Debian image", func(t *testing.T) {
 		layers := append(cleanBase(), reg("etc/os-release", 0o644, "ID=alpine\nVERSION_ID=3.22.0\n"))
-		r, _ := auditWith(t, layers, Options{Vulns: testDB(t)})
+		r, _ := auditWith(t, layers, Options{Vulns: testkit.TrackerDB(t, "testdata/tracker.json")})
 		if got := skipReason(r); !strings.Contains(got, "alpine") {
 			t.Errorf("skip reason %q, want the scanner's reason", got)
 		}
 	})
 	t.Run("no os-release", func(t *testing.T) {
-		r, _ := auditWith(t, cleanBase(), Options{Vulns: testDB(t)})
+		r, _ := auditWith(t, cleanBase(), Options{Vulns: testkit.TrackerDB(t, "testdata/tracker.json")})
 		if got := skipReason(r); !strings.Contains(got, "os-release") {
 			t.Errorf("skip reason %q", got)
 		}
@@ -175,7 +159,7 @@ func TestVulnerabilityErrors(t *testing.T) {
 }
 
 func TestVulnerabilityIgnore(t *testing.T) {
-	r, _ := auditWith(t, debianImage(t), Options{Vulns: testDB(t)})
+	r, _ := auditWith(t, debianImage(t), Options{Vulns: testkit.TrackerDB(t, "testdata/tracker.json")})
 	ig, err := ParseIgnore("ignore", strings.NewReader("SPT-0009:libpython3.13-minimal=*\n"))
 	if err != nil {
 		t.Fatal(err)

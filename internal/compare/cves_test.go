@@ -3,32 +3,15 @@ package compare
 import (
 	"archive/tar"
 	"bytes"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/spartan-images/spartan/internal/audit"
-	"github.com/spartan-images/spartan/internal/vuln"
+	"github.com/spartan-images/spartan/internal/testkit"
 )
-
-// cveDB imports audit's hand-written tracker excerpt (python3.13 in trixie).
-func cveDB(t *testing.T) *vuln.DB {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), vuln.DefaultFile)
-	if _, err := vuln.ImportTrackerFile(path, "../audit/testdata/tracker.json", time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)); err != nil {
-		t.Fatal(err)
-	}
-	db, err := vuln.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 // trixiePython is a Debian trixie image with python3.13 (and libpython3.13-minimal, the same
 // source) at a version.
@@ -42,7 +25,7 @@ func trixiePython(t *testing.T, user, version string) v1.Image {
 }
 
 func TestCVERows(t *testing.T) {
-	db := cveDB(t)
+	db := testkit.TrackerDB(t, "../audit/testdata/tracker.json")
 	measure := func(name string, img v1.Image, o audit.Options) *Metrics {
 		t.Helper()
 		m, _, err := MeasureTarget(name, &audit.Target{Name: name, Kind: audit.KindMemory, Image: img}, o)
