@@ -96,16 +96,7 @@ rebuilt layout, or --target) are listed by age.`,
 
 // openCVEs are the findings of a scan of target: CVEs the image still carries.
 func openCVEs(dbPath, target, arch string, opts ...scan.Option) ([]timeline.Open, error) {
-	db, err := vuln.Open(dbPath)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	inv, err := scan.Load(target, arch, opts...)
-	if err != nil {
-		return nil, err
-	}
-	rep, err := scan.Scan(db, inv)
+	rep, err := runScan(dbPath, target, arch, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -117,14 +108,8 @@ func openCVEs(dbPath, target, arch string, opts ...scan.Option) ([]timeline.Open
 		}
 		seen[f.CVE] = true
 		o := timeline.Open{CVE: f.CVE, Package: f.Source, Status: f.Status}
-		if recs, err := db.Lookup(inv.Release, f.Source); err == nil {
-			for _, r := range recs {
-				if r.CVE == f.CVE && r.Published != "" {
-					if t, err := time.Parse(time.RFC3339, r.Published); err == nil {
-						o.Published = &t
-					}
-				}
-			}
+		if t, err := time.Parse(time.RFC3339, f.Published); err == nil {
+			o.Published = &t
 		}
 		out = append(out, o)
 	}

@@ -56,6 +56,9 @@ type Finding struct {
 	Location         string `json:"location,omitempty"`
 	NoDSA            string `json:"nodsa,omitempty"`
 	NextPointRelease string `json:"next_point_update,omitempty"`
+	// Published is when the CVE was published (RFC 3339), when the feed says: what `spartan
+	// timeline` measures exposure from.
+	Published string `json:"published,omitempty"`
 }
 
 // Report is a scan's result.
@@ -145,6 +148,7 @@ func Scan(db Lookup, inv *Inventory) (*Report, error) {
 			SourceVersion: m.Package.SourceVersion, Status: status(r), Urgency: r.Urgency,
 			Severity: Severity(r.Urgency), Description: r.Description, Advisory: r.Advisory,
 			DataSource: r.Source, Location: m.Package.Location, NoDSA: r.NoDSA, NextPointRelease: r.NextPointFix,
+			Published: r.Published,
 		}
 		if r.Status == vuln.StatusResolved {
 			f.FixedVersion = r.FixedVersion

@@ -190,6 +190,45 @@ func TestScanBuiltImage(t *testing.T) {
 	}
 }
 
+// TestFindingPublished: a finding carries its CVE's publication date, which spartan timeline
+// measures exposure from. The tracker feed has none; an OSV record (here a synthetic one for
+// the tracker's sope CVE, through the real OSV import) adds it to the tracker's record.
+func TestFindingPublished(t *testing.T) {
+	out := buildImage(t)
+	dir := filepath.Join(t.TempDir(), "layout")
+	must(t, oci.WriteLayout(dir, out.Artifact(), "example/app:1"))
+	feed := mergedFeed(t, "../vuln/testdata/tracker/vunnel_debian.json", "../vuln/testdata/statuses.json")
+	path := filepath.Join(t.TempDir(), "vuln.db")
+	_, err := vuln.ImportTracker(path, bytes.NewReader(feed), vuln.Meta{URL: "test"}, testNow)
+	must(t, err)
+	osv := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(osv, "DEBIAN-CVE-2025-53603.json"), []byte(`{"id": "DEBIAN-CVE-2025-53603",
+		"published": "2025-07-10T12:00:00Z", "summary": "sope: NULL pointer dereference",
+		"affected": [{"package": {"ecosystem": "Debian:13", "name": "sope"},
+			"ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "5.12.1-2"}]}]}]}`), 0o644))
+	_, err = vuln.ImportOSV(path, osv, testNow)
+	must(t, err)
+	db, err := vuln.Open(path)
+	must(t, err)
+	defer db.Close()
+	inv, err := Load(dir, "")
+	must(t, err)
+	rep, err := Scan(db, inv)
+	must(t, err)
+	found := false
+	for _, f := range rep.Findings {
+		if f.CVE == "CVE-2025-53603" {
+			found = true
+			if f.Published != "2025-07-10T12:00:00Z" {
+				t.Errorf("published %q", f.Published)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no sope finding: %+v", rep.Findings)
+	}
+}
+
 // TestInventoryDpkgStatus reads a general-purpose Debian image's layout: /etc/os-release as a
 // symlink, one /var/lib/dpkg/status with removed packages among the installed ones.
 func TestInventoryDpkgStatus(t *testing.T) {
