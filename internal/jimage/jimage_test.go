@@ -32,19 +32,7 @@ func TestModules(t *testing.T) {
 func TestRebuildIsIdentical(t *testing.T) {
 	for _, order := range []byteOrder{binary.LittleEndian, binary.BigEndian} {
 		in := testImage(t, order)
-		img, err := parse(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var res []resource
-		for _, e := range img.resourcesInOrder() {
-			res = append(res, img.resource(e))
-		}
-		out, err := newWriter(img.hdr, img.strings).build(res)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(in, out) {
+		if !bytes.Equal(in, rebuild(t, in)) {
 			t.Errorf("%v: rebuilt image differs from the original", order)
 		}
 	}
@@ -474,4 +462,22 @@ func TestSplitResourceName(t *testing.T) {
 			t.Errorf("fullName of %q = %q", tt.in, got)
 		}
 	}
+}
+
+// rebuild parses an image and writes every resource back in its order, unchanged.
+func rebuild(t *testing.T, in []byte) []byte {
+	t.Helper()
+	img, err := parse(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res []resource
+	for _, e := range img.resourcesInOrder() {
+		res = append(res, img.resource(e))
+	}
+	out, err := newWriter(img.hdr, img.strings).build(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -37,19 +37,7 @@ func TestRealImage(t *testing.T) {
 	}
 	t.Logf("%d modules", len(mods))
 
-	img, err := parse(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res []resource
-	for _, e := range img.resourcesInOrder() {
-		res = append(res, img.resource(e))
-	}
-	rebuilt, err := newWriter(img.hdr, img.strings).build(res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(rebuilt, in) {
+	if !bytes.Equal(rebuild(t, in), in) {
 		t.Error("rebuilding the image with nothing changed does not give jlink's bytes")
 	}
 
@@ -74,6 +62,10 @@ func TestRealImage(t *testing.T) {
 	dropped := map[string]bool{}
 	for _, m := range drop {
 		dropped[m] = true
+	}
+	img, err := parse(in)
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, e := range img.entries {
 		name := e.fullName()
