@@ -33,7 +33,7 @@ func certsOf(t *testing.T, pems ...[]byte) []*x509.Certificate {
 }
 
 func TestJavaTrustStore(t *testing.T) {
-	a, b := selfSigned(t, "Corp Root"), selfSigned(t, "Corp Root") // a renewed root: same subject
+	a, b := testkit.SelfSignedCA("Corp Root"), testkit.SelfSignedCA("Corp Root") // a renewed root: same subject
 	opts := testOptions()
 	opts.Certificates = [][]byte{a, b, a} // a repeated certificate is stored once
 
@@ -76,14 +76,14 @@ func TestJavaTrustStoreKeepsShippedStore(t *testing.T) {
 		{Path: "/etc/ssl/certs/java/cacerts", Body: "vendor store"},
 	}}
 	opts := testOptions()
-	opts.Certificates = [][]byte{selfSigned(t, "x")}
+	opts.Certificates = [][]byte{testkit.SelfSignedCA("x")}
 	if got := flatten(t, mustAssemble(t, opts, jre, shipped))["etc/ssl/certs/java/cacerts"].body; got != "vendor store" {
 		t.Errorf("store = %q, want the package's own", got)
 	}
 }
 
 func TestEncodeTrustStore(t *testing.T) {
-	c := selfSigned(t, "")
+	c := testkit.SelfSignedCA("")
 	for _, tc := range []struct {
 		name, bundle, err string
 	}{

@@ -2,19 +2,11 @@ package assemble
 
 import (
 	"archive/tar"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/md5"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spartan-images/spartan/internal/debian/archive"
 	"github.com/spartan-images/spartan/internal/testkit"
@@ -207,21 +199,6 @@ BUG_REPORT_URL="https://github.com/spartan-images/spartan/issues"
 	}
 }
 
-func selfSigned(t *testing.T, cn string) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
-		NotBefore: testEpoch, NotAfter: testEpoch.Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}
-
 func TestCABundle(t *testing.T) {
 	ca := testkit.Deb{Name: "ca-certificates", Arch: "all", AutoDirs: true, Files: []testkit.File{
 		{Path: "/etc/ssl/certs/", Type: tar.TypeDir},
@@ -230,7 +207,7 @@ func TestCABundle(t *testing.T) {
 		{Path: "/usr/share/ca-certificates/mozilla/README", Body: "not a cert"},
 		{Path: "/usr/sbin/update-ca-certificates", Mode: 0o755, Body: "#!/bin/sh"},
 	}}
-	extra := selfSigned(t, "corp root")
+	extra := testkit.SelfSignedCA("corp root")
 
 	res := mustAssemble(t, testOptions(), ca)
 	fs := flatten(t, res)

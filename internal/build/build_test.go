@@ -4,15 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
-	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,23 +17,6 @@ import (
 	"github.com/spartan-images/spartan/internal/spec"
 	"github.com/spartan-images/spartan/internal/testkit"
 )
-
-// testCert is a real self-signed CA certificate made once per test process.
-var testCert = func() string {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Spartan unit test CA"},
-		NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<33, 0), IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		panic(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-}()
 
 // fakeArchive serves a small signed repository shaped like Debian's: a libc with its loader in
 // the pre-merged-/usr place, CA certificates, tzdata, an app that depends on a shell.
@@ -280,3 +256,6 @@ func TestBuildUnknownPackage(t *testing.T) {
 	}
 	_ = bytes.MinRead
 }
+
+// testCert is a real self-signed CA certificate made once per test process.
+var testCert = string(testkit.SelfSignedCA("Spartan unit test CA"))

@@ -4,18 +4,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"io"
-	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -489,23 +482,6 @@ func TestSBOMWithoutBuilderMetadata(t *testing.T) {
 	}
 }
 
-// testCert is a real self-signed CA certificate, generated once per test process.
-var testCert = func() string {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Spartan SBOM test CA"},
-		NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<33, 0), IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		panic(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-}()
-
 // The CLI has only the image: it finds the .debs in the download cache, verified by md5sums.
 func TestDebsFromCache(t *testing.T) {
 	img, _, c := buildImageCache(t)
@@ -535,3 +511,6 @@ func TestDebsFromCache(t *testing.T) {
 		t.Error("app matched a .deb whose files differ from the image's")
 	}
 }
+
+// testCert is a real self-signed CA certificate, made once per test process.
+var testCert = string(testkit.SelfSignedCA("Spartan SBOM test CA"))

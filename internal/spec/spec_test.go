@@ -1,21 +1,16 @@
 package spec
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/spartan-images/spartan/internal/testkit"
 )
 
 func mustParse(t *testing.T, src string) *Spec {
@@ -196,28 +191,8 @@ func TestLoadTooLarge(t *testing.T) {
 	}
 }
 
-// selfSigned returns a PEM certificate made on the spot, so no key
-// material is checked in.
-func selfSigned(t *testing.T) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<31, 0), IsCA: true,
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}
-
 func TestLoadReferencedFiles(t *testing.T) {
-	good := selfSigned(t)
+	good := testkit.SelfSignedCA("test CA")
 	files := map[string][]byte{
 		"certs/ca.pem":      good,
 		"certs/two.pem":     append(append([]byte("# bundle\n"), good...), good...),
