@@ -55,16 +55,16 @@ func explainRemote(err error, r name.Reference) error {
 	if errors.As(err, &te) {
 		switch te.StatusCode {
 		case http.StatusNotFound:
-			return fmt.Errorf("%w: no such image in %s: check the repository and tag", err, host)
+			return fmt.Errorf("no such image in %s: check the repository and tag (%w)", host, err)
 		case http.StatusUnauthorized, http.StatusForbidden:
-			return fmt.Errorf("%w: %s refused access: log in with `podman login %s` or `docker login %s`", err, host, host, host)
+			return fmt.Errorf("%s refused access: log in with `podman login %s` or `docker login %s` (%w)", host, host, host, err)
 		}
 		return err
 	}
 	var ne net.Error
 	var oe *net.OpError
 	if errors.As(err, &oe) || errors.As(err, &ne) {
-		return fmt.Errorf("%w: registry %s is unreachable: check the host name and port, and that the registry is running", err, host)
+		return fmt.Errorf("registry %s is unreachable: check the host name and port, and that the registry is running (%w)", host, err)
 	}
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -70,7 +71,7 @@ type fixture struct {
 	single, multi, signed, dockerArchive, ociArchive, ociArchiveSingle string
 	notLayout, junk, plainTar, truncated, missing, sbomJSON            string
 	// registry references
-	remoteSingle, remoteMulti, remoteMissing, unreachable string
+	remoteSingle, remoteMulti, remoteMissing, unreachable, forbidden string
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -123,6 +124,13 @@ func newFixture(t *testing.T) *fixture {
 	must(t, err)
 	must(t, remote.WriteIndex(multi, f.idx))
 
+	// A registry that refuses everyone.
+	deny := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, `{"errors":[{"code":"DENIED","message":"access denied"}]}`, http.StatusForbidden)
+	}))
+	t.Cleanup(deny.Close)
+	f.forbidden = strings.TrimPrefix(deny.URL, "http://") + "/private/x:1"
+
 	// A loopback port nobody listens on: the registry is down.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
@@ -160,6 +168,7 @@ func TestOpen(t *testing.T) {
 		{"truncated oci-archive", f.truncated, "", false, "truncated or damaged"},
 		{"registry tag missing", f.remoteMissing, "", false, "no such image in"},
 		{"registry down", f.unreachable, "", false, "is unreachable"},
+		{"registry refuses", f.forbidden, "", false, "refused access: log in with `podman login"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
