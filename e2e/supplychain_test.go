@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -275,6 +276,7 @@ func testMultiArch(t *testing.T, s *signed) {
 	index := lastLine(b.stdout)
 	must(t, spartan(t, nil, "verify", ref, "--key", s.pub, "--require", "sbom,provenance"), "spartan verify index")
 	must(t, cosign(t, "verify", "--key", s.pub, "--insecure-ignore-tlog=true", "--allow-http-registry", ref), "cosign verify index")
+	testSBOMOfIndex(t, ref)
 	repo, err := name.NewRepository(s.host+"/spartan/base", name.Insecure)
 	if err != nil {
 		t.Fatal(err)
@@ -307,6 +309,33 @@ func testMultiArch(t *testing.T, s *signed) {
 			t.Errorf("%s = %s, the index's %s image is %s", archTag, desc.Digest, d.Platform.Architecture, d.Digest)
 		}
 		must(t, cosign(t, "verify", "--key", s.pub, "--insecure-ignore-tlog=true", "--allow-http-registry", archTag.String()), "cosign verify "+archTag.String())
+	}
+}
+
+// testSBOMOfIndex reads the SBOM of the pushed two-platform index without --arch: the host's
+// platform is taken and named on stderr; --arch picks the other; a platform the index lacks
+// is an error listing those it has.
+func testSBOMOfIndex(t *testing.T, ref string) {
+	host := runtime.GOARCH
+	if host != "amd64" && host != "arm64" {
+		t.Logf("host %s: not a platform of the index, only --arch is checked", host)
+	} else {
+		r := must(t, spartan(t, nil, "sbom", ref), "spartan sbom (index, no --arch)")
+		t.Logf("spartan sbom %s: %s", ref, strings.TrimSpace(r.stderr))
+		if !strings.Contains(r.stderr, ref+": platform linux/"+host) || !strings.Contains(r.stderr, "the host's platform") {
+			t.Fatalf("sbom did not say it took linux/%s:\n%s", host, r.stderr)
+		}
+		if !strings.Contains(r.stdout, "arch="+host) {
+			t.Fatalf("the SBOM is not the %s image's", host)
+		}
+	}
+	r := must(t, spartan(t, nil, "sbom", ref, "--arch", "arm64"), "spartan sbom --arch arm64")
+	if !strings.Contains(r.stderr, "platform linux/arm64/v8 (as asked") || !strings.Contains(r.stdout, "arch=arm64") || strings.Contains(r.stdout, "arch=amd64") {
+		t.Fatalf("sbom --arch arm64: stderr %s", r.stderr)
+	}
+	r = spartan(t, nil, "sbom", ref, "--arch", "s390x")
+	if r.err == nil || !strings.Contains(r.stderr, "no image for platform linux/s390x; the index has linux/amd64, linux/arm64/v8") {
+		t.Fatalf("sbom --arch s390x: err %v, stderr %s", r.err, r.stderr)
 	}
 }
 

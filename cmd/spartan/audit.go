@@ -65,7 +65,12 @@ The exit status is non-zero when a finding is at or above --exit-level.`,
 				return err
 			}
 			defer closeDB()
-			rep, err := audit.AuditWith(cmd.Context(), args[0], arch, audit.Options{Vulns: db, CVELevel: cveLevel})
+			src, img, err := openImage(cmd.Context(), cmd.ErrOrStderr(), args[0], arch)
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			rep, err := audit.Audit(audit.NewTarget(cmd.Context(), src, img), audit.Options{Vulns: db, CVELevel: cveLevel})
 			if err != nil {
 				return err
 			}
@@ -91,7 +96,7 @@ The exit status is non-zero when a finding is at or above --exit-level.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&arch, "arch", "amd64", "architecture to pick from a multi-arch image")
+	f.StringVar(&arch, "arch", "", "platform to take from a multi-arch image (amd64, arm64, linux/arm/v7…; default: the host's)")
 	f.StringVar(&exitLevel, "exit-level", "fatal", "exit non-zero when a finding is at or above this level: fatal, warn or info")
 	f.StringVar(&ignoreFile, "ignore", "", "file of check ids (or ID:PATH, PATH may be a glob) to ignore, one a line, # comments")
 	f.StringVar(&format, "format", "table", "output format: table, json or sarif")

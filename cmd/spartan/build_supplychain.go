@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/spartan-images/spartan/internal/build"
+	"github.com/spartan-images/spartan/internal/imagesource"
 	"github.com/spartan-images/spartan/internal/registry"
 	"github.com/spartan-images/spartan/internal/sign"
 )
@@ -67,8 +68,12 @@ func (s *supplyChain) run(ctx context.Context, o build.Options, out *build.Outpu
 	client := registry.New("spartan/" + version)
 
 	if s.layoutDir != "" {
+		src, err := imagesource.Layout(s.layoutDir)
+		if err != nil {
+			return err
+		}
 		if s.signer != nil {
-			target, err := registry.OpenLayoutTarget(s.layoutDir)
+			target, err := src.Target()
 			if err != nil {
 				return err
 			}
@@ -84,12 +89,12 @@ func (s *supplyChain) run(ctx context.Context, o build.Options, out *build.Outpu
 		if s.ref == nil {
 			return nil
 		}
-		src, cleanup, err := registry.OpenSource(s.layoutDir)
+		// Read after signing: the signatures just stored travel with the image.
+		stored, err := src.Attachments(ctx)
 		if err != nil {
 			return err
 		}
-		defer cleanup()
-		return s.push(ctx, client, src)
+		return s.push(ctx, client, &registry.Source{Artifact: src.Artifact, Attachments: stored})
 	}
 
 	if err := s.push(ctx, client, &registry.Source{Artifact: out.Artifact()}); err != nil {
@@ -98,7 +103,11 @@ func (s *supplyChain) run(ctx context.Context, o build.Options, out *build.Outpu
 	if s.signer == nil {
 		return nil
 	}
-	target, err := client.Open(ctx, s.ref.String())
+	src, err := imagesource.Remote(ctx, s.ref.String(), client)
+	if err != nil {
+		return err
+	}
+	target, err := src.Target()
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/spartan-images/spartan/internal/audit"
 	"github.com/spartan-images/spartan/internal/build"
 	"github.com/spartan-images/spartan/internal/compare"
+	"github.com/spartan-images/spartan/internal/imagesource"
 	"github.com/spartan-images/spartan/internal/oci"
 	"github.com/spartan-images/spartan/internal/vuln"
 )
@@ -57,6 +58,9 @@ counts the CVEs present in each image's Debian packages by severity.`,
 				o, err := g.options(args[0], variant, "")
 				if err != nil {
 					return err
+				}
+				if arch == "" {
+					arch = oci.DebianArch(imagesource.Host())
 				}
 				o.Archs = []string{arch}
 				gen := compare.GeneralFor(o.Spec, o.Mirrors, arch)
@@ -105,7 +109,7 @@ counts the CVEs present in each image's Debian packages by severity.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&arch, "arch", "amd64", "architecture to pick from multi-arch images (and to build, with --baseline)")
+	f.StringVar(&arch, "arch", "", "platform to take from multi-arch images, and to build with --baseline (default: the host's)")
 	f.StringVar(&format, "format", "text", "output format: text or markdown")
 	f.StringVar(&htmlFile, "html", "", "also write a self-contained HTML report (inline CSS and SVG charts) to this file")
 	f.StringVar(&baseline, "baseline", "", "compare a spec's image against a baseline built for it: general")
@@ -115,13 +119,13 @@ counts the CVEs present in each image's Debian packages by severity.`,
 	return cmd
 }
 
-func measure(cmd *cobra.Command, src, arch string, o audit.Options) (*compare.Metrics, error) {
-	t, err := audit.Load(cmd.Context(), src, arch)
+func measure(cmd *cobra.Command, name, arch string, o audit.Options) (*compare.Metrics, error) {
+	src, img, err := openImage(cmd.Context(), cmd.ErrOrStderr(), name, arch)
 	if err != nil {
 		return nil, err
 	}
-	defer t.Close()
-	m, _, err := compare.MeasureTarget(src, t, o)
+	defer src.Close()
+	m, _, err := compare.MeasureTarget(name, audit.NewTarget(cmd.Context(), src, img), o)
 	return m, err
 }
 

@@ -21,21 +21,25 @@ from docker's config and podman's auth.json; registries on localhost/127.0.0.1 a
 over plain HTTP. The pushed digest is the last line of standard output.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src, cleanup, err := registry.OpenSource(args[0])
+			src, err := openSource(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			defer cleanup()
+			defer src.Close()
+			atts, err := src.Attachments(cmd.Context())
+			if err != nil {
+				return err
+			}
 			ref, err := registry.ParseReference(args[1])
 			if err != nil {
 				return err
 			}
 			c := registry.New("spartan/" + version)
-			d, st, err := c.Push(cmd.Context(), src, ref)
+			d, st, err := c.Push(cmd.Context(), &registry.Source{Artifact: src.Artifact, Attachments: atts}, ref)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "pushed %s (%d attachments): %s\n", ref, len(src.Attachments), st)
+			fmt.Fprintf(cmd.ErrOrStderr(), "pushed %s (%d attachments): %s\n", ref, len(atts), st)
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), d)
 			return err
 		},

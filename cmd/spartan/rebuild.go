@@ -46,7 +46,12 @@ rebuilt digest must equal REF's, for every platform and for the index.`,
 			if err != nil {
 				return err
 			}
-			t, err := registry.New("spartan/"+version).Open(ctx, args[0])
+			src, err := openSource(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			t, err := src.Target()
 			if err != nil {
 				return err
 			}

@@ -9,8 +9,6 @@ import (
 	"github.com/spartan-images/spartan/internal/atomicfile"
 	"github.com/spartan-images/spartan/internal/attest"
 	"github.com/spartan-images/spartan/internal/cache"
-	"github.com/spartan-images/spartan/internal/imageref"
-	"github.com/spartan-images/spartan/internal/registry"
 	"github.com/spartan-images/spartan/internal/sbom"
 	"github.com/spartan-images/spartan/internal/sign"
 )
@@ -23,10 +21,11 @@ func newSBOMCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sbom SRC | sbom REF --key PUB",
 		Short: "Write the SBOM (SPDX 2.3 or CycloneDX 1.6 JSON) of an image",
-		Long: `Sbom reads an image — an OCI layout directory (spartan build --oci) or a docker
-archive — and writes its software bill of materials to standard output (or --output). The
-package set is the image's /var/lib/dpkg/status.d records, so it is exactly what scanners
-see; licenses come from the copyright files, the distribution from /etc/os-release.
+		Long: `Sbom reads an image — an OCI layout directory (spartan build --oci), an oci-archive or
+docker-archive, or a registry reference; of a multi-arch index the host's platform unless
+--arch names another — and writes its software bill of materials to standard output (or
+--output). The package set is the image's /var/lib/dpkg/status.d records, so it is exactly
+what scanners see; licenses come from the copyright files, the distribution from /etc/os-release.
 The .debs' SHA-256 digests are taken from the download cache when the packages there match
 the image's records (name, version, architecture and md5sums). See docs/sbom.md.
 
@@ -49,11 +48,11 @@ once its attestation's signature verifies with the key and names the image as it
 				}
 				return writeSBOMFile(output, out)
 			}
-			img, release, err := imageref.LoadImage(args[0], arch)
+			src, img, err := openImage(cmd.Context(), cmd.ErrOrStderr(), args[0], arch)
 			if err != nil {
 				return err
 			}
-			defer release()
+			defer src.Close()
 			inv, err := sbom.Read(img)
 			if err != nil {
 				return fmt.Errorf("SBOM of %s: %w", args[0], err)
@@ -87,7 +86,7 @@ once its attestation's signature verifies with the key and names the image as it
 	fl := cmd.Flags()
 	fl.StringVar(&format, "format", "spdx", "spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.6 JSON)")
 	fl.StringVar(&keyPath, "key", "", "print the SBOM attached to REF, verified with this public key (cosign.pub)")
-	fl.StringVar(&arch, "arch", "", "architecture to pick from a multi-arch image (amd64, arm64…)")
+	fl.StringVar(&arch, "arch", "", "platform to take from a multi-arch image (amd64, arm64, linux/arm/v7…; default: the host's)")
 	fl.StringVarP(&output, "output", "o", "", "write to this file instead of standard output")
 	fl.StringVar(&name, "name", "", "image name for the document (default: the image's title annotation)")
 	fl.BoolVar(&fromCache, "debs-from-cache", true, "look up the .debs' SHA-256 in the download cache (--cache)")
@@ -99,41 +98,27 @@ func writeSBOMFile(path string, data []byte) error {
 	return atomicfile.WriteBytes(path, 0o644, data)
 }
 
-// attachedSBOM fetches the signed SBOM attestation of ref's image (the --arch platform of an
-// index, amd64 by default) and returns its predicate: the SBOM document itself.
+// attachedSBOM fetches the signed SBOM attestation of ref's image (the host's or the --arch
+// platform of an index) and returns its predicate: the SBOM document itself.
 func attachedSBOM(cmd *cobra.Command, ref, arch, keyPath string, f sbom.Format) ([]byte, error) {
 	pub, err := sign.LoadPublicKey(keyPath)
 	if err != nil {
 		return nil, err
 	}
-	t, err := registry.New("spartan/"+version).Open(cmd.Context(), ref)
+	src, img, err := openImage(cmd.Context(), cmd.ErrOrStderr(), ref, arch)
 	if err != nil {
 		return nil, err
 	}
-	digest := t.Digest
-	children, err := t.Children()
+	defer src.Close()
+	t, err := src.Target()
 	if err != nil {
 		return nil, err
 	}
-	if children != nil {
-		if arch == "" {
-			arch = "amd64"
-		}
-		digest = ""
-		for _, d := range children {
-			img, err := t.Image(d)
-			if err != nil {
-				return nil, err
-			}
-			if cf, err := img.ConfigFile(); err == nil && cf.Architecture == arch {
-				digest = d
-				break
-			}
-		}
-		if digest == "" {
-			return nil, fmt.Errorf("%s has no %s image", ref, arch)
-		}
+	d, err := img.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
 	}
+	digest := d.String()
 	want := attest.PredicateSPDX
 	if f == sbom.CycloneDX {
 		want = attest.PredicateCycloneDX

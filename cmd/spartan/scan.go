@@ -40,7 +40,7 @@ Exit status 1 with --fail-on when a finding reaches that severity.`,
 					return fmt.Errorf("--fail-on: %w", err)
 				}
 			}
-			rep, err := runScan(g.dbPath(dbFile), args[0], arch, g.scanOptions()...)
+			rep, err := runScan(cmd, g.dbPath(dbFile), args[0], arch, g.scanOptions()...)
 			if err != nil {
 				return err
 			}
@@ -70,7 +70,7 @@ Exit status 1 with --fail-on when a finding reaches that severity.`,
 	f.StringVar(&dbFile, "db", "", "vulnerability database file (default <cache dir>/"+vuln.DefaultFile+")")
 	f.StringVar(&format, "format", "table", "output: table, json or sarif (SARIF 2.1.0)")
 	f.StringVar(&failOn, "fail-on", "", "exit 1 when a finding has this severity or higher: unimportant, low, medium, high, critical")
-	f.StringVar(&arch, "arch", "", "architecture to scan in a multi-arch layout (default: the only image)")
+	f.StringVar(&arch, "arch", "", "platform to scan in a multi-arch image (amd64, arm64, linux/arm/v7…; default: the host's)")
 	return cmd
 }
 
@@ -84,13 +84,13 @@ func (g *globals) scanOptions() []scan.Option {
 	return []scan.Option{scan.WithLayerCache(c)}
 }
 
-func runScan(dbPath, target, arch string, opts ...scan.Option) (*scan.Report, error) {
+func runScan(cmd *cobra.Command, dbPath, target, arch string, opts ...scan.Option) (*scan.Report, error) {
 	db, err := vuln.Open(dbPath)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	inv, err := scan.Load(target, arch, opts...)
+	inv, err := loadInventory(cmd, target, arch, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -102,4 +102,17 @@ func runScan(dbPath, target, arch string, opts ...scan.Option) (*scan.Report, er
 		return nil, err
 	}
 	return rep, nil
+}
+
+// loadInventory reads a scan target: an SBOM file (SPDX or CycloneDX JSON), or an image.
+func loadInventory(cmd *cobra.Command, target, arch string, opts ...scan.Option) (*scan.Inventory, error) {
+	if inv, isSBOM, err := scan.ReadSBOMFile(target); isSBOM {
+		return inv, err
+	}
+	src, img, err := openImage(cmd.Context(), cmd.ErrOrStderr(), target, arch)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	return scan.FromImage(img, target, opts...)
 }

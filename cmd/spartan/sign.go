@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/spartan-images/spartan/internal/registry"
 	"github.com/spartan-images/spartan/internal/sign"
 )
 
@@ -43,8 +42,12 @@ digests its subjects name (tag sha256-<hex>.att).`,
 				}
 				atts = append(atts, sign.Attestation{PredicateType: st.PredicateType, Statement: data})
 			}
-			c := registry.New("spartan/" + version)
-			t, err := c.Open(cmd.Context(), args[0])
+			src, err := openSource(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			t, err := src.Target()
 			if err != nil {
 				return err
 			}

@@ -49,7 +49,7 @@ rebuilt layout, or --target) are listed by age.`,
 			scanned := false
 			if target != "" {
 				if _, err := os.Stat(target); err == nil {
-					open, err = openCVEs(g.dbPath(dbFile), target, arch, g.scanOptions()...)
+					open, err = openCVEs(cmd, g.dbPath(dbFile), target, arch, g.scanOptions()...)
 					switch {
 					case errors.Is(err, vuln.ErrNoDatabase) && dbFile == "":
 					case err != nil:
@@ -89,14 +89,14 @@ rebuilt layout, or --target) are listed by age.`,
 	f.StringVar(&timelineFile, "timeline", "", "timeline file (default <cache dir>/"+timeline.DefaultFile+")")
 	f.StringVar(&dbFile, "db", "", "vulnerability database for the open CVEs (default <cache dir>/"+vuln.DefaultFile+")")
 	f.StringVar(&target, "target", "", "image to scan for open CVEs (default: the layout of the last rebuild)")
-	f.StringVar(&arch, "arch", "", "architecture in a multi-arch layout")
+	f.StringVar(&arch, "arch", "", "platform to scan in a multi-arch layout (default: the host's)")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
 // openCVEs are the findings of a scan of target: CVEs the image still carries.
-func openCVEs(dbPath, target, arch string, opts ...scan.Option) ([]timeline.Open, error) {
-	rep, err := runScan(dbPath, target, arch, opts...)
+func openCVEs(cmd *cobra.Command, dbPath, target, arch string, opts ...scan.Option) ([]timeline.Open, error) {
+	rep, err := runScan(cmd, dbPath, target, arch, opts...)
 	if err != nil {
 		return nil, err
 	}

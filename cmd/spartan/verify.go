@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/spartan-images/spartan/internal/registry"
 	"github.com/spartan-images/spartan/internal/sign"
 	"github.com/spartan-images/spartan/internal/verify"
 )
@@ -33,8 +32,12 @@ provenance (SLSA), or any predicate type URI. It exits non-zero with the reason 
 			if require != "" {
 				req = strings.Split(require, ",")
 			}
-			c := registry.New("spartan/" + version)
-			t, err := c.Open(cmd.Context(), args[0])
+			src, err := openSource(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			t, err := src.Target()
 			if err != nil {
 				return err
 			}

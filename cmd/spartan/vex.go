@@ -46,7 +46,7 @@ func newVEXCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			inv, err := scan.Load(args[0], arch, g.scanOptions()...)
+			inv, err := loadInventory(cmd, args[0], arch, g.scanOptions()...)
 			if err != nil {
 				return err
 			}
@@ -74,7 +74,7 @@ func newVEXCmd(g *globals) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&dbFile, "db", "", "vulnerability database file (default <cache dir>/"+vuln.DefaultFile+")")
-	f.StringVar(&arch, "arch", "", "architecture in a multi-arch layout (default: the only image)")
+	f.StringVar(&arch, "arch", "", "platform to describe in a multi-arch image (amd64, arm64…; default: the host's)")
 	f.StringVar(&cutsFile, "cuts", "", "`spartan resolve --json` output whose cut packages get component_not_present statements (an SBOM target carries its own)")
 	f.StringVar(&timestamp, "timestamp", "", "document timestamp, RFC 3339 (default SOURCE_DATE_EPOCH, else now)")
 	f.StringVar(&author, "author", "spartan", "document author")

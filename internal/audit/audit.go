@@ -5,7 +5,6 @@
 package audit
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -177,18 +176,8 @@ func sortFindings(fs []Finding) {
 	})
 }
 
-// Audit loads, reads and checks one target.
-func Audit(ctx context.Context, src, arch string) (*Report, error) {
-	return AuditWith(ctx, src, arch, Options{})
-}
-
-// AuditWith is Audit with the options some checks need (the vulnerability database).
-func AuditWith(ctx context.Context, src, arch string, o Options) (*Report, error) {
-	t, err := Load(ctx, src, arch)
-	if err != nil {
-		return nil, err
-	}
-	defer t.Close()
+// Audit reads and checks one target.
+func Audit(t *Target, o Options) (*Report, error) {
 	im, err := ReadWith(t, o)
 	if err != nil {
 		return nil, err

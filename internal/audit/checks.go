@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/spartan-images/spartan/internal/imagesource"
 )
 
 // Check is one rule. Dockle names the Dockle checkpoint it corresponds to (the same as ID for
@@ -109,7 +111,7 @@ func checkUser(im *Image) []Finding {
 
 func canCarrySignatures(im *Image) string {
 	switch im.Target.Kind {
-	case KindRegistry, KindLayout:
+	case imagesource.KindRegistry, imagesource.KindLayout:
 		return ""
 	}
 	return fmt.Sprintf("signatures and attestations live next to an image in a registry or OCI layout, not in a %s", im.Target.Kind)

@@ -92,6 +92,15 @@ func (c *Client) Get(ctx context.Context, ref name.Reference) (*remote.Descripto
 	return d, nil
 }
 
+// List returns the tags of repo.
+func (c *Client) List(ctx context.Context, repo name.Repository) ([]string, error) {
+	tags, err := remote.List(repo, c.options(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("list tags of %s: %w", repo, err)
+	}
+	return tags, nil
+}
+
 // Store is a repository seen as a sign.Store: attachments are images tagged in it.
 type Store struct {
 	Repo   name.Repository

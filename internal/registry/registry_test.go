@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"encoding/base64"
 	"io"
 	"log"
@@ -21,9 +20,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-
-	"github.com/spartan-images/spartan/internal/oci"
-	"github.com/spartan-images/spartan/internal/sign"
 )
 
 func TestParseReference(t *testing.T) {
@@ -110,58 +106,27 @@ func TestPushUploadsOnlyMissingBlobs(t *testing.T) {
 	}
 }
 
-func TestSignPushVerifyIndex(t *testing.T) {
+// TestPushIndex: an index pushed under a tag is readable by digest, and each platform image
+// also gets a per-architecture tag. (Signing a layout and pushing it with its attachments is
+// tested in imagesource, which opens layouts.)
+func TestPushIndex(t *testing.T) {
 	ctx := context.Background()
 	host := testRegistry(t)
-	key, pub := testKeys(t)
 	img1, _ := random.Image(100, 1)
 	img2, _ := random.Image(100, 1)
 	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
 		mutate.IndexAddendum{Add: img1, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
 		mutate.IndexAddendum{Add: img2, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})
-
-	// Sign offline in a layout, then push the layout with its attachments.
-	dir := filepath.Join(t.TempDir(), "oci")
-	if err := oci.WriteLayout(dir, idx, "spartan/test:1"); err != nil {
-		t.Fatal(err)
-	}
-	lt, err := New("test").Open(ctx, LayoutPrefix+dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if lt.Repo != "index.docker.io/spartan/test" {
-		t.Errorf("layout identity %q", lt.Repo)
-	}
-	d1, _ := img1.Digest()
-	stmt, err := sign.NewStatement("https://slsa.dev/provenance/v1", "spartan/test", d1.String(), []byte(`{}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lt.Sign(ctx, sign.Signer{Key: key}, []sign.Attestation{{PredicateType: "https://slsa.dev/provenance/v1", Statement: stmt}}); err != nil {
-		t.Fatal(err)
-	}
-	src, cleanup, err := OpenSource(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cleanup()
-	if len(src.Attachments) != 4 { // 3 .sig (index + 2 images) + 1 .att
-		t.Fatalf("%d attachments in the layout, want 4", len(src.Attachments))
-	}
 	ref, _ := ParseReference(host + "/spartan/test:1")
 	c := New("test")
-	d, _, err := c.Push(ctx, src, ref)
+	d, _, err := c.Push(ctx, &Source{Artifact: idx}, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := c.Open(ctx, ref.String())
-	if err != nil {
-		t.Fatal(err)
+	desc, err := c.Get(ctx, ref)
+	if err != nil || desc.Digest.String() != d {
+		t.Fatalf("pushed %s, registry has %v (%v)", d, desc, err)
 	}
-	if rt.Digest != d || rt.Digest != lt.Digest {
-		t.Fatalf("digests: pushed %s, remote %s, layout %s", d, rt.Digest, lt.Digest)
-	}
-	// Each platform image also has a per-architecture tag.
 	for arch, img := range map[string]v1.Image{"amd64": img1, "arm64": img2} {
 		want, _ := img.Digest()
 		desc, err := c.Get(ctx, ref.Context().Tag("1-"+arch))
@@ -172,60 +137,14 @@ func TestSignPushVerifyIndex(t *testing.T) {
 			t.Errorf("tag 1-%s = %s, want %s", arch, desc.Digest, want)
 		}
 	}
-	children, _ := rt.Children()
-	for _, dg := range append([]string{rt.Digest}, children...) {
-		if err := sign.VerifySignature(ctx, rt.Store, pub, dg); err != nil {
-			t.Fatalf("%s: %v", dg, err)
-		}
-	}
-	atts, _, err := sign.VerifyAttestations(ctx, rt.Store, pub, d1.String())
-	if err != nil || len(atts) != 1 {
-		t.Fatalf("attestations: %d, %v", len(atts), err)
+	tags, err := c.List(ctx, ref.Context())
+	if err != nil || strings.Join(tags, " ") != "1 1-amd64 1-arm64" {
+		t.Fatalf("tags %q, %v", tags, err)
 	}
 	// Absent tags are "none", not errors.
-	if img, err := rt.Store.Image(ctx, "sha256-"+strings.Repeat("0", 64)+".sig"); img != nil || err != nil {
+	st := &Store{Repo: ref.Context(), Client: c}
+	if img, err := st.Image(ctx, "sha256-"+strings.Repeat("0", 64)+".sig"); img != nil || err != nil {
 		t.Fatalf("absent tag: %v, %v", img, err)
-	}
-}
-
-func testKeys(t *testing.T) (*ecdsa.PrivateKey, *ecdsa.PublicKey) {
-	t.Helper()
-	priv, _, err := sign.GenerateKeyPair([]byte("pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := sign.DecryptPrivateKey(priv, []byte("pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k, &k.PublicKey
-}
-
-func TestOpenSourceArchives(t *testing.T) {
-	img := imageOf(t, layerOf(t, "x"))
-	dir := t.TempDir()
-	docker := filepath.Join(dir, "d.tar")
-	if err := oci.WriteArchive(docker, img, []string{"spartan/x:1"}); err != nil {
-		t.Fatal(err)
-	}
-	ociArchive := filepath.Join(dir, "o.tar")
-	if err := oci.WriteOCIArchive(ociArchive, img, []string{"spartan/x:1"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []string{docker, ociArchive} {
-		src, cleanup, err := OpenSource(p)
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		if _, ok := src.Artifact.(v1.Image); !ok {
-			t.Fatalf("%s: %T", p, src.Artifact)
-		}
-		cleanup()
-	}
-	junk := filepath.Join(dir, "junk")
-	os.WriteFile(junk, []byte("not a tar"), 0o644)
-	if _, _, err := OpenSource(junk); err == nil {
-		t.Fatal("junk accepted")
 	}
 }
 

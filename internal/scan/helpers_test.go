@@ -13,6 +13,7 @@ import (
 
 	"github.com/spartan-images/spartan/internal/build"
 	"github.com/spartan-images/spartan/internal/cache"
+	"github.com/spartan-images/spartan/internal/imagesource"
 	"github.com/spartan-images/spartan/internal/spec"
 	"github.com/spartan-images/spartan/internal/testkit"
 	"github.com/spartan-images/spartan/internal/vuln"
@@ -124,4 +125,20 @@ func tarOf(t testing.TB, files ...tarFile) *tar.Reader {
 	}
 	must(t, tw.Close())
 	return tar.NewReader(&buf)
+}
+
+// loadImage reads target's inventory as `spartan scan` does: opened by imagesource, the
+// host's platform of an index.
+func loadImage(t testing.TB, target string) (*Inventory, error) {
+	t.Helper()
+	src, err := imagesource.Open(context.Background(), target)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	img, _, err := src.Image("")
+	if err != nil {
+		return nil, err
+	}
+	return FromImage(img, target)
 }

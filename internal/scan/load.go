@@ -3,39 +3,28 @@ package scan
 import (
 	"fmt"
 	"os"
-	"runtime"
-
-	"github.com/spartan-images/spartan/internal/imageref"
 )
 
-// Load reads a target: an SBOM file (SPDX or CycloneDX JSON), an OCI layout directory, a
-// docker archive or a registry reference. arch picks the image of a multi-arch image ("": the
-// only one, else the host's).
-func Load(target, arch string, opts ...Option) (*Inventory, error) {
-	if st, err := os.Stat(target); err == nil && !st.IsDir() && st.Size() < 256<<20 {
-		if data, err := readHead(target); err == nil && len(data) > 0 && data[0] == '{' {
-			all, err := os.ReadFile(target)
-			if err != nil {
-				return nil, fmt.Errorf("scan target: %w", err)
-			}
-			if IsSBOM(all) {
-				return FromSBOM(all, target)
-			}
-			return nil, fmt.Errorf("%s: a JSON file that is neither an SPDX nor a CycloneDX SBOM", target)
-		}
+// ReadSBOMFile reads target as an SBOM (SPDX or CycloneDX JSON) when it is a JSON file.
+// isSBOM is false, with no error, when target is something else (a directory, an archive, a
+// registry reference): an image for imagesource to open and FromImage to read.
+func ReadSBOMFile(target string) (inv *Inventory, isSBOM bool, err error) {
+	st, err := os.Stat(target)
+	if err != nil || st.IsDir() || st.Size() >= 256<<20 {
+		return nil, false, nil
 	}
-	img, release, err := imageref.LoadImage(target, arch)
-	if err != nil && arch == "" {
-		// A multi-arch layout: the host's architecture is the likely question.
-		if host, hostRelease, herr := imageref.LoadImage(target, runtime.GOARCH); herr == nil {
-			img, release, err = host, hostRelease, nil
-		}
+	if data, err := readHead(target); err != nil || len(data) == 0 || data[0] != '{' {
+		return nil, false, nil
 	}
+	all, err := os.ReadFile(target)
 	if err != nil {
-		return nil, err
+		return nil, true, fmt.Errorf("scan target: %w", err)
 	}
-	defer release()
-	return FromImage(img, target, opts...)
+	if !IsSBOM(all) {
+		return nil, true, fmt.Errorf("%s: a JSON file that is neither an SPDX nor a CycloneDX SBOM", target)
+	}
+	inv, err = FromSBOM(all, target)
+	return inv, true, err
 }
 
 func readHead(path string) ([]byte, error) {
@@ -47,7 +36,7 @@ func readHead(path string) ([]byte, error) {
 	b := make([]byte, 64)
 	n, _ := f.Read(b)
 	b = b[:n]
-	// Skip leading whitespace (and a UTF-8 BOM) before deciding it is JSON.
+	// Skip leading whitespace before deciding it is JSON.
 	for len(b) > 0 && (b[0] == ' ' || b[0] == '\n' || b[0] == '\r' || b[0] == '\t') {
 		b = b[1:]
 	}

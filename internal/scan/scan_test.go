@@ -130,7 +130,7 @@ func TestScanBuiltImage(t *testing.T) {
 	must(t, oci.WriteArchive(archive, out.Images[0].Image, []string{"example/app:1"}))
 	db := realDB(t)
 	for _, target := range []string{dir, archive} {
-		inv, err := Load(target, "")
+		inv, err := loadImage(t, target)
 		must(t, err)
 		if inv.Release != "trixie" || inv.VersionID != "13" {
 			t.Fatalf("release %q version %q", inv.Release, inv.VersionID)
@@ -211,7 +211,7 @@ func TestFindingPublished(t *testing.T) {
 	db, err := vuln.Open(path)
 	must(t, err)
 	defer db.Close()
-	inv, err := Load(dir, "")
+	inv, err := loadImage(t, dir)
 	must(t, err)
 	rep, err := Scan(db, inv)
 	must(t, err)
@@ -308,6 +308,41 @@ func TestFromSBOM(t *testing.T) {
 	}
 }
 
+// TestReadSBOMFile: JSON files are SBOMs or errors; anything else is left to imagesource.
+func TestReadSBOMFile(t *testing.T) {
+	dir := t.TempDir()
+	notSBOM := filepath.Join(dir, "config.json")
+	must(t, os.WriteFile(notSBOM, []byte(`  {"architecture": "amd64"}`), 0o644))
+	tarFile := filepath.Join(dir, "image.tar")
+	must(t, os.WriteFile(tarFile, []byte("ustar"), 0o644))
+	tests := []struct {
+		target   string
+		isSBOM   bool
+		packages int
+		err      string
+	}{
+		{"testdata/spartan.spdx.json", true, 2, ""},
+		{"testdata/spartan.cdx.json", true, 2, ""},
+		{notSBOM, true, 0, "neither an SPDX nor a CycloneDX SBOM"},
+		{tarFile, false, 0, ""},
+		{dir, false, 0, ""},
+		{"registry.example/x:1", false, 0, ""},
+	}
+	for _, tt := range tests {
+		inv, isSBOM, err := ReadSBOMFile(tt.target)
+		switch {
+		case isSBOM != tt.isSBOM:
+			t.Errorf("%s: isSBOM %v", tt.target, isSBOM)
+		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+			t.Errorf("%s: err %v, want %q", tt.target, err, tt.err)
+		case tt.err == "" && err != nil:
+			t.Errorf("%s: %v", tt.target, err)
+		case tt.packages > 0 && (inv == nil || len(inv.Packages) != tt.packages):
+			t.Errorf("%s: %v", tt.target, inv)
+		}
+	}
+}
+
 // BenchmarkScanImage scans a built image against a database holding a GENERATED feed of about
 // 17 MB (1500 source packages, ~90,000 records) plus the real excerpts: the time of one
 // `spartan scan` minus process start, with the database already on disk.
@@ -324,7 +359,7 @@ func BenchmarkScanImage(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		db, err := vuln.Open(path)
 		must(b, err)
-		inv, err := Load(dir, "")
+		inv, err := loadImage(b, dir)
 		must(b, err)
 		if _, err := Scan(db, inv); err != nil {
 			b.Fatal(err)

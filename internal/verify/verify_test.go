@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/spartan-images/spartan/internal/imagesource"
 	"github.com/spartan-images/spartan/internal/oci"
 	"github.com/spartan-images/spartan/internal/registry"
 	"github.com/spartan-images/spartan/internal/sign"
@@ -107,7 +108,11 @@ func layoutTarget(t *testing.T, a oci.Artifact) *registry.Target {
 	if err := oci.WriteLayout(dir, a, "spartan/test:1"); err != nil {
 		t.Fatal(err)
 	}
-	tg, err := registry.OpenLayoutTarget(dir)
+	src, err := imagesource.Layout(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := src.Target()
 	if err != nil {
 		t.Fatal(err)
 	}

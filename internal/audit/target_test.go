@@ -5,7 +5,6 @@ import (
 	"io"
 	"log"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/spartan-images/spartan/internal/imagesource"
 	"github.com/spartan-images/spartan/internal/oci"
 )
 
@@ -31,8 +31,31 @@ func sigTag(t *testing.T, img v1.Image) string {
 	return "sha256-" + d.Hex + ".sig"
 }
 
-func TestLoadKinds(t *testing.T) {
-	ctx := context.Background()
+// openTarget opens src as `spartan audit` does.
+func openTarget(t *testing.T, src, arch string) *Target {
+	t.Helper()
+	s, err := imagesource.Open(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	img, _, err := s.Image(arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewTarget(context.Background(), s, img)
+}
+
+func auditSource(t *testing.T, src, arch string) *Report {
+	t.Helper()
+	r, err := Audit(openTarget(t, src, arch), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestTargetKinds(t *testing.T) {
 	img := testImage(t, nonroot, nil, cleanBase(), []file{reg("usr/bin/bash", 0o755, "\x7fELF\x00")})
 	dir := t.TempDir()
 
@@ -64,18 +87,14 @@ func TestLoadKinds(t *testing.T) {
 		kind      Kind
 		shell     bool
 	}{
-		{docker, "", KindDockerArchive, true},
-		{ociArchive, "", KindOCIArchive, true},
-		{multi, "amd64", KindLayout, true},
-		{multi, "arm64", KindLayout, false},
+		{docker, "", imagesource.KindDockerArchive, true},
+		{ociArchive, "", imagesource.KindOCIArchive, true},
+		{multi, "amd64", imagesource.KindLayout, true},
+		{multi, "arm64", imagesource.KindLayout, false},
 	}
 	for _, tt := range tests {
 		t.Run(filepath.Base(tt.src)+"/"+tt.arch, func(t *testing.T) {
-			tg, err := Load(ctx, tt.src, tt.arch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tg.Close()
+			tg := openTarget(t, tt.src, tt.arch)
 			if tg.Kind != tt.kind {
 				t.Errorf("kind %s, want %s", tg.Kind, tt.kind)
 			}
@@ -90,16 +109,6 @@ func TestLoadKinds(t *testing.T) {
 		})
 	}
 
-	for _, bad := range []string{filepath.Join(dir, "missing.tar"), "/nonexistent/dir"} {
-		if _, err := Load(ctx, bad, ""); err == nil || !strings.Contains(err.Error(), "no such file") {
-			t.Errorf("%s: want a no-such-file error, got %v", bad, err)
-		}
-	}
-	notTar := filepath.Join(dir, "notes.txt")
-	os.WriteFile(notTar, []byte("hello"), 0o644)
-	if _, err := Load(ctx, notTar, ""); err == nil {
-		t.Error("a text file loaded as an image")
-	}
 }
 
 func TestSignaturesInLayout(t *testing.T) {
@@ -114,10 +123,7 @@ func TestSignaturesInLayout(t *testing.T) {
 	}
 	check := func(wantSig, wantAtt bool) {
 		t.Helper()
-		r, err := Audit(context.Background(), dir, "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := auditSource(t, dir, "")
 		if got := has(r, "CIS-DI-0005", dir, Warn); got == wantSig {
 			t.Errorf("missing-signature finding = %v, want %v:\n%s", got, !wantSig, dump(r))
 		}
@@ -147,11 +153,8 @@ func TestRegistry(t *testing.T) {
 	if err := remote.Write(parseRef(t, ref), img); err != nil {
 		t.Fatal(err)
 	}
-	r, err := Audit(context.Background(), ref, "amd64")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Kind != KindRegistry || !has(r, "DKL-DI-0006", ref, Warn) || !has(r, "CIS-DI-0005", ref, Warn) {
+	r := auditSource(t, ref, "amd64")
+	if r.Kind != imagesource.KindRegistry || !has(r, "DKL-DI-0006", ref, Warn) || !has(r, "CIS-DI-0005", ref, Warn) {
 		t.Errorf("want latest-tag and unsigned warnings:\n%s", dump(r))
 	}
 	sig := testImage(t, v1.Config{}, nil, []file{reg("sig", 0o644, "sig")})
@@ -161,10 +164,7 @@ func TestRegistry(t *testing.T) {
 	if err := remote.Write(parseRef(t, host+"/team/app:1.0"), img); err != nil {
 		t.Fatal(err)
 	}
-	r, err = Audit(context.Background(), host+"/team/app:1.0", "amd64")
-	if err != nil {
-		t.Fatal(err)
-	}
+	r = auditSource(t, host+"/team/app:1.0", "amd64")
 	if has(r, "DKL-DI-0006", host+"/team/app:1.0", Warn) || has(r, "CIS-DI-0005", host+"/team/app:1.0", Warn) {
 		t.Errorf("signed, versioned reference still warned about:\n%s", dump(r))
 	}
