@@ -24,7 +24,7 @@ func keepContent(p string) bool {
 	case "/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow":
 		return true
 	}
-	return inventory.Wants(p)
+	return inventory.Records.Wants(p)
 }
 
 // maxScan is the largest file searched for secrets: keys and credential files are small, and

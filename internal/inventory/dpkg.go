@@ -28,10 +28,14 @@ const (
 
 func (dpkg) Name() string { return "dpkg" }
 
-func (dpkg) Wants(p string) bool {
+func (dpkg) Wants(p string, d Detail) bool {
 	switch dir := path.Dir(p); {
-	case p == dpkgStatus, dir == dpkgStatusD:
+	case p == dpkgStatus:
 		return true
+	case dir == dpkgStatusD:
+		return d == Full || !strings.HasSuffix(p, ".md5sums")
+	case d == Records:
+		return false
 	case dir == dpkgInfo:
 		return strings.HasSuffix(p, ".md5sums")
 	case dir == debianDocDir:

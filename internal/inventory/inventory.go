@@ -79,55 +79,71 @@ func (inv *Inventory) Package(name string) *Package {
 	return nil
 }
 
+// Detail says how much of each package an inventory reads.
+type Detail int
+
+const (
+	// Records reads the package database's records: name, version, arch, source,
+	// dependencies — what matching against security data and comparing package sets need.
+	Records Detail = iota
+	// Full adds what each package installed and its license: what an SBOM lists.
+	Full
+)
+
 // Database reads one kind of installed-package database.
 type Database interface {
 	// Name is the package manager's name: "dpkg".
 	Name() string
-	// Wants says which paths the database reads, so that a flattening for the inventory alone
-	// keeps only those (and the layer cache holds only those).
-	Wants(path string) bool
+	// Wants says which paths the database reads at a detail, so that a flattening for the
+	// inventory alone keeps only those (and the layer cache holds only those).
+	Wants(path string, d Detail) bool
 	// Present says whether the image has this database.
 	Present(fs *rootfs.FS) bool
-	// Read lists the installed packages; warnings are records understood only in part. A
-	// record that cannot be parsed is an error naming its file.
+	// Read lists the installed packages, with files and licenses when the file system holds
+	// them; warnings are records understood only in part. A record that cannot be parsed is
+	// an error naming its file.
 	Read(fs *rootfs.FS) (pkgs []Package, warnings []string, err error)
 }
 
 // databases are the readers Read tries, each on its own paths.
 var databases = []Database{dpkg{}}
 
-// Wants says whether path is read by the inventory: os-release or a package database.
-func Wants(path string) bool {
+// Wants says whether the inventory reads path at detail d: os-release or a package
+// database's files.
+func (d Detail) Wants(path string) bool {
 	if isOSRelease(path) {
 		return true
 	}
 	for _, db := range databases {
-		if db.Wants(path) {
+		if db.Wants(path, d) {
 			return true
 		}
 	}
 	return false
 }
 
-// Files are the rootfs options that read what the inventory needs and nothing else, with
-// cacheKey naming them for the layer cache; bump it when Wants or a reader changes.
-func Files(cache rootfs.DerivedCache) rootfs.Options {
-	return rootfs.Options{Select: Wants, Keep: Wants, Cache: cache, CacheKey: cacheKey}
+// Files are the rootfs options that read what the inventory needs at detail d and nothing
+// else, cached through cache when it is not nil.
+func (d Detail) Files(cache rootfs.DerivedCache) rootfs.Options {
+	return rootfs.Options{Select: d.Wants, Keep: d.Wants, Cache: cache, CacheKey: fmt.Sprintf("%s/%d", cacheVersion, d)}
 }
 
-const cacheKey = "inventory/v1"
+// cacheVersion names what the readers read, in layer cache keys; bump it when Wants or a
+// reader changes.
+const cacheVersion = "inventory/v1"
 
-// FromImage flattens only the files the inventory reads (through cache when not nil) and
-// reads them.
-func FromImage(img v1.Image, cache rootfs.DerivedCache) (*Inventory, error) {
-	fs, err := rootfs.Flatten(img, Files(cache))
+// FromImage flattens only the files the inventory reads at detail d (through cache when not
+// nil) and reads them.
+func FromImage(img v1.Image, d Detail, cache rootfs.DerivedCache) (*Inventory, error) {
+	fs, err := rootfs.Flatten(img, d.Files(cache))
 	if err != nil {
 		return nil, err
 	}
 	return Read(fs)
 }
 
-// Read inventories a flattened file system. It needs the content of the paths Wants names.
+// Read inventories a flattened file system. It needs the content of the paths a Detail's
+// Wants names, and reads as much detail as the file system holds.
 func Read(fs *rootfs.FS) (*Inventory, error) {
 	inv := &Inventory{OS: ReadOSRelease(fs)}
 	for _, db := range databases {

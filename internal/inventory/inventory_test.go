@@ -36,7 +36,7 @@ func fsOf(t *testing.T, layers ...[]ent) *rootfs.FS {
 		if err := tw.Close(); err != nil {
 			t.Fatal(err)
 		}
-		l, err := rootfs.ReadLayer(&buf, Files(nil))
+		l, err := rootfs.ReadLayer(&buf, Full.Files(nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -287,15 +287,70 @@ func TestPURL(t *testing.T) {
 
 // Wants is what a flattening for the inventory keeps; the layer cache holds only these.
 func TestWants(t *testing.T) {
-	for p, want := range map[string]bool{
-		"/etc/os-release": true, "/usr/lib/os-release": true,
-		"/var/lib/dpkg/status": true, "/var/lib/dpkg/status.d/libc6": true, "/var/lib/dpkg/status.d/libc6.md5sums": true,
-		"/var/lib/dpkg/info/libc6:amd64.md5sums": true, "/usr/share/doc/libc6/copyright": true, "/usr/share/doc/libc6": true,
-		"/var/lib/dpkg/info/libc6.list": false, "/var/lib/dpkg/status-old": false, "/usr/share/doc/libc6/changelog.gz": false,
-		"/usr/share/doc/libc6/examples/copyright": false, "/etc/passwd": false,
-	} {
-		if Wants(p) != want {
-			t.Errorf("Wants(%s) = %v", p, !want)
+	tests := []struct {
+		path          string
+		records, full bool
+	}{
+		{"/etc/os-release", true, true},
+		{"/usr/lib/os-release", true, true},
+		{"/var/lib/dpkg/status", true, true},
+		{"/var/lib/dpkg/status.d/libc6", true, true},
+		{"/var/lib/dpkg/status.d/libc6.md5sums", false, true},
+		{"/var/lib/dpkg/info/libc6:amd64.md5sums", false, true},
+		{"/usr/share/doc/libc6/copyright", false, true},
+		{"/usr/share/doc/libc6", false, true},
+		{"/var/lib/dpkg/info/libc6.list", false, false},
+		{"/var/lib/dpkg/status-old", false, false},
+		{"/usr/share/doc/libc6/changelog.gz", false, false},
+		{"/usr/share/doc/libc6/examples/copyright", false, false},
+		{"/etc/passwd", false, false},
+	}
+	for _, tt := range tests {
+		if Records.Wants(tt.path) != tt.records || Full.Wants(tt.path) != tt.full {
+			t.Errorf("Wants(%s): records %v full %v, want %v %v", tt.path, Records.Wants(tt.path), Full.Wants(tt.path), tt.records, tt.full)
 		}
+	}
+	if Records.Files(nil).CacheKey == Full.Files(nil).CacheKey {
+		t.Error("both details share a layer cache key")
+	}
+}
+
+// At Records detail the same packages are read, without files and licenses.
+func TestRecordsDetail(t *testing.T) {
+	files := []ent{
+		{name: "etc/os-release", body: debian13},
+		{name: "var/lib/dpkg/status.d/zlib1g", body: "Package: zlib1g\nVersion: 1\nArchitecture: amd64\n"},
+		{name: "var/lib/dpkg/status.d/zlib1g.md5sums", body: "0123456789abcdef0123456789abcdef  usr/lib/libz.so.1\n"},
+		{name: "usr/share/doc/zlib1g/copyright", body: "License: Zlib\n"},
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range files {
+		must(t, tw.WriteHeader(&tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.body)), Typeflag: tar.TypeReg}))
+		_, err := tw.Write([]byte(e.body))
+		must(t, err)
+	}
+	must(t, tw.Close())
+	l, err := rootfs.ReadLayer(&buf, Records.Files(nil))
+	must(t, err)
+	inv, err := Read(rootfs.New([]*rootfs.Layer{l}))
+	must(t, err)
+	full, err := Read(fsOf(t, files))
+	must(t, err)
+	if summary(inv) != summary(full) || summary(inv) != "zlib1g:amd64=1(zlib1g@1)" {
+		t.Errorf("records %s, full %s", summary(inv), summary(full))
+	}
+	if p := inv.Packages[0]; p.Files != nil || p.License.Text != nil {
+		t.Errorf("records detail read files or license: %+v", p)
+	}
+	if p := full.Packages[0]; len(p.Files) != 1 || p.License.Text == nil {
+		t.Errorf("full detail lacks files or license: %+v", p)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

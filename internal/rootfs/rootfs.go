@@ -102,7 +102,7 @@ type LayerInfo struct {
 	UncompressedSize int64  `json:"uncompressed"`
 }
 
-// ReadLayer reads one layer's tar stream. Paths and errors name the layer by index.
+// ReadLayer reads one layer's tar stream; errors name the entry they stopped at.
 func ReadLayer(r io.Reader, o Options) (*Layer, error) {
 	cr := &countReader{r: r}
 	tr := tar.NewReader(cr)

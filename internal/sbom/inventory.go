@@ -73,7 +73,7 @@ func Read(img v1.Image) (*Inventory, error) {
 		inv.Title = m.Annotations["org.opencontainers.image.title"]
 	}
 	// Every file's digests: the synthesized files may be anywhere.
-	fs, err := rootfs.Flatten(img, rootfs.Options{Keep: inventory.Wants, Digests: true})
+	fs, err := rootfs.Flatten(img, rootfs.Options{Keep: inventory.Full.Wants, Digests: true})
 	if err != nil {
 		return nil, fmt.Errorf("read image layers: %w", err)
 	}

@@ -116,7 +116,7 @@ type tarFile struct {
 // fromFiles scans a one-layer file system made of files.
 func fromFiles(t testing.TB, target string, files ...tarFile) (*Inventory, error) {
 	t.Helper()
-	l, err := rootfs.ReadLayer(tarOf(t, files...), inventory.Files(nil))
+	l, err := rootfs.ReadLayer(tarOf(t, files...), inventory.Records.Files(nil))
 	must(t, err)
 	installed, err := inventory.Read(rootfs.New([]*rootfs.Layer{l}))
 	if err != nil {

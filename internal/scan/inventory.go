@@ -50,7 +50,7 @@ func FromImage(img v1.Image, target string, opts ...Option) (*Inventory, error) 
 	if o := optionsOf(opts); o.cache != nil {
 		c = o.cache
 	}
-	installed, err := inventory.FromImage(img, c)
+	installed, err := inventory.FromImage(img, inventory.Records, c)
 	if err != nil {
 		return nil, fmt.Errorf("read image %s: %w", target, err)
 	}

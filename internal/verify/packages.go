@@ -15,7 +15,7 @@ import (
 // InstalledPackages returns "name version" → true for every package the image's package
 // database lists (later layers override earlier ones, whiteouts delete).
 func InstalledPackages(img v1.Image) (map[string]bool, error) {
-	inv, err := inventory.FromImage(img, nil)
+	inv, err := inventory.FromImage(img, inventory.Records, nil)
 	if err != nil {
 		return nil, fmt.Errorf("installed packages: %w", err)
 	}
