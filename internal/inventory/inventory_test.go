@@ -253,9 +253,6 @@ func TestOSRelease(t *testing.T) {
 			}
 		})
 	}
-	if !(OSRelease{ID: "raspbian", IDLike: []string{"debian"}}).Like("debian") || (OSRelease{ID: "alpine"}).Like("debian") {
-		t.Error("Like")
-	}
 	if d := (OSRelease{}).Distro("debian"); d != "" {
 		t.Errorf("distro without versions %q", d)
 	}
@@ -352,5 +349,68 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// lineDB is a package database of another format ("name version" lines in /test/installed),
+// standing in for a second distribution's to show how Read picks and merges databases.
+type lineDB struct{}
+
+func (lineDB) Name() string                  { return "lines" }
+func (lineDB) Wants(p string, _ Detail) bool { return p == "/test/installed" }
+func (lineDB) Present(fs *rootfs.FS) bool    { return fs.Lookup("/test/installed") != nil }
+func (lineDB) Read(fs *rootfs.FS) ([]Package, []string, error) {
+	b, _ := fs.Content("/test/installed")
+	var out []Package
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		name, version, ok := strings.Cut(l, " ")
+		if !ok {
+			return nil, nil, fmt.Errorf("/test/installed: %q is not \"name version\"", l)
+		}
+		out = append(out, Package{Type: "generic", Namespace: "test", Name: name, Version: version, Record: "/test/installed"})
+	}
+	return out, nil, nil
+}
+
+func TestDatabases(t *testing.T) {
+	saved := databases
+	databases = []Database{dpkg{}, lineDB{}}
+	t.Cleanup(func() { databases = saved })
+	tests := []struct {
+		name      string
+		files     []ent
+		databases string
+		packages  string
+		err       string
+	}{
+		{"dpkg only", []ent{{name: "var/lib/dpkg/status.d/a", body: "Package: a\nVersion: 1\n"}}, "dpkg", "deb:a@1", ""},
+		{"the other only", []ent{{name: "test/installed", body: "b 2\n"}}, "lines", "generic:b@2", ""},
+		{"both, merged by name", []ent{{name: "test/installed", body: "b 2\n"}, {name: "var/lib/dpkg/status", body: "Package: c\nVersion: 3\n"}}, "dpkg lines", "generic:b@2 deb:c@3", ""},
+		{"an error names the database", []ent{{name: "test/installed", body: "broken\n"}}, "", "", "lines database: /test/installed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !Full.Wants("/test/installed") {
+				t.Fatal("Wants ignores the second database")
+			}
+			inv, err := Read(fsOf(t, tt.files))
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			must(t, err)
+			var pkgs []string
+			for _, p := range inv.Packages {
+				pkgs = append(pkgs, p.Type+":"+p.Name+"@"+p.Version)
+			}
+			if got := strings.Join(inv.Databases, " "); got != tt.databases {
+				t.Errorf("databases %q, want %q", got, tt.databases)
+			}
+			if got := strings.Join(pkgs, " "); got != tt.packages {
+				t.Errorf("packages %q, want %q", got, tt.packages)
+			}
+		})
 	}
 }

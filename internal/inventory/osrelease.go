@@ -18,19 +18,6 @@ type OSRelease struct {
 	PrettyName string
 }
 
-// Like says whether the system is id or derives from it (ID_LIKE).
-func (o OSRelease) Like(id string) bool {
-	if o.ID == id {
-		return true
-	}
-	for _, l := range o.IDLike {
-		if l == id {
-			return true
-		}
-	}
-	return false
-}
-
 // Distro is the purl distro qualifier: "<id>-<VERSION_ID>", or "<id>-<codename>" for Debian
 // testing and unstable (no VERSION_ID); "" when os-release names neither. fallbackID stands
 // in for a missing ID (the package namespace: "debian").

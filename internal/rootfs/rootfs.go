@@ -262,9 +262,6 @@ func (fs *FS) removeUnder(dir string, layer int) {
 // Get returns the entry at a path, not following links, or nil.
 func (fs *FS) Get(p string) *File { return fs.files[Clean(p)] }
 
-// Len is the number of entries.
-func (fs *FS) Len() int { return len(fs.files) }
-
 // Walk visits the entries in path order.
 func (fs *FS) Walk(fn func(*File)) {
 	keys := make([]string, 0, len(fs.files))
