@@ -20,7 +20,7 @@ func newVerifyCmd(_ *globals) *cobra.Command {
 		Long: `Verify checks that REF (a registry reference or oci:DIR) is signed with the key's
 private half — the index and every platform image — and, with --require, that signed
 attestations of those kinds are attached and about this very image: sbom (SPDX or
-CycloneDX; its Debian packages must equal the image's status.d records), spdx, cyclonedx,
+CycloneDX; its packages must equal the image's installed packages), spdx, cyclonedx,
 provenance (SLSA), or any predicate type URI. It exits non-zero with the reason otherwise.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

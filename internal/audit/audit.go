@@ -11,6 +11,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/spartan-images/spartan/internal/inventory"
+	"github.com/spartan-images/spartan/internal/rootfs"
 	"github.com/spartan-images/spartan/internal/scan"
 )
 
@@ -106,9 +108,13 @@ func (r *Report) Max() Level {
 type Image struct {
 	Target *Target
 	Config *v1.ConfigFile
-	FS     *FS
-	Layers []LayerInfo
+	FS     *rootfs.FS
+	Layers []rootfs.LayerInfo
 	Digest string
+	// Installed is what the image's package database lists; nil when a record could not be
+	// read, with InstalledErr saying which.
+	Installed    *inventory.Inventory
+	InstalledErr error
 	// Vulns is the image's vulnerability scan when ReadWith was given a database and the image
 	// is a Debian one; otherwise VulnsSkipped says why there is none.
 	Vulns        *scan.Report
@@ -127,11 +133,12 @@ func ReadWith(t *Target, o Options) (*Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: read image config: %w", t.Name, err)
 	}
-	fs, layers, err := Flatten(t.Image)
+	fs, err := flatten(t.Image)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.Name, err)
 	}
-	im := &Image{Target: t, Config: cfg, FS: fs, Layers: layers}
+	im := &Image{Target: t, Config: cfg, FS: fs, Layers: fs.Layers}
+	im.Installed, im.InstalledErr = inventory.Read(fs)
 	if d, err := t.Image.Digest(); err == nil {
 		im.Digest = d.String()
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/spartan-images/spartan/internal/imagesource"
+	"github.com/spartan-images/spartan/internal/rootfs"
 )
 
 // Check is one rule. Dockle names the Dockle checkpoint it corresponds to (the same as ID for
@@ -171,7 +172,7 @@ func checkHealthcheck(im *Image) []Finding {
 
 func checkSetuid(im *Image) []Finding {
 	var out []Finding
-	im.FS.Walk(func(e *Entry) {
+	im.FS.Walk(func(e *rootfs.File) {
 		if !e.IsRegular() || e.Mode&(modeSetuid|modeSetgid) == 0 {
 			return
 		}
@@ -229,7 +230,7 @@ func checkApkCache(im *Image) []Finding {
 
 func checkAptLists(im *Image) []Finding {
 	n := 0
-	im.FS.Walk(func(e *Entry) {
+	im.FS.Walk(func(e *rootfs.File) {
 		if e.IsRegular() && strings.HasPrefix(e.Path, "/var/lib/apt/lists/") && path.Base(e.Path) != "lock" {
 			n++
 		}
@@ -246,7 +247,7 @@ var sensitiveVolumes = []string{"/", "/bin", "/boot", "/dev", "/etc", "/lib", "/
 func checkVolumes(im *Image) []Finding {
 	var out []Finding
 	for _, v := range slices.Sorted(mapKeys(im.Config.Config.Volumes)) {
-		p := cleanPath(v)
+		p := rootfs.Clean(v)
 		for _, s := range sensitiveVolumes {
 			if p == s || s != "/" && (s == "/dev" || s == "/proc" || s == "/sys") && strings.HasPrefix(p, s+"/") {
 				out = append(out, Finding{ID: "DKL-DI-0002", Level: Warn, Path: "config.Volumes", Message: "sensitive VOLUME " + v})
@@ -288,7 +289,7 @@ type account struct {
 	line   int
 }
 
-func parseAccounts(fs *FS, file string) []account {
+func parseAccounts(fs *rootfs.FS, file string) []account {
 	b, ok := fs.Content(file)
 	if !ok {
 		return nil
@@ -363,7 +364,7 @@ func checkDuplicateIDs(im *Image) []Finding {
 
 func checkUnnecessary(im *Image) []Finding {
 	var out []Finding
-	im.FS.Walk(func(e *Entry) {
+	im.FS.Walk(func(e *rootfs.File) {
 		if e.IsDir() && path.Base(e.Path) == ".git" {
 			out = append(out, Finding{ID: "DKL-LI-0003", Level: Warn, Path: e.Path, Message: "git repository metadata in the image"})
 		}
@@ -380,8 +381,8 @@ func checkSecrets(im *Image) []Finding {
 				Message: fmt.Sprintf("%s in environment variable %s", h.Kind, name)})
 		}
 	}
-	im.FS.Walk(func(e *Entry) {
-		for _, h := range e.Secrets {
+	im.FS.Walk(func(e *rootfs.File) {
+		for _, h := range secretsIn(e) {
 			out = append(out, Finding{ID: "CIS-DI-0010", Level: h.Level, Path: e.Path, Message: fmt.Sprintf("%s (line %d)", h.Kind, h.Line)})
 		}
 		if b := path.Base(e.Path); e.IsRegular() && (b == ".env" || strings.HasPrefix(b, ".env.")) {
@@ -423,13 +424,13 @@ func binaryCheck(id string, match func(string) bool, what string) func(*Image) [
 // Binaries lists the executables in the command directories whose name matches, following
 // symlinks to check they lead to a real file. compare counts shells and package managers
 // with it.
-func Binaries(fs *FS, match func(string) bool) []*Entry {
-	var out []*Entry
-	fs.Walk(func(e *Entry) {
+func Binaries(fs *rootfs.FS, match func(string) bool) []*rootfs.File {
+	var out []*rootfs.File
+	fs.Walk(func(e *rootfs.File) {
 		if !slices.Contains(binDirs, path.Dir(e.Path)) || !match(path.Base(e.Path)) {
 			return
 		}
-		t := fs.resolve(e.Path, 0)
+		t := fs.Lookup(e.Path)
 		if t == nil || !t.IsRegular() {
 			return
 		}
@@ -446,7 +447,7 @@ var (
 
 func checkWorldWritable(im *Image) []Finding {
 	var out []Finding
-	im.FS.Walk(func(e *Entry) {
+	im.FS.Walk(func(e *rootfs.File) {
 		if e.Mode&0o002 == 0 || !(e.IsRegular() || e.IsDir()) {
 			return
 		}
@@ -473,7 +474,7 @@ func checkOrphanOwners(im *Image) []Finding {
 	}
 	first := map[int]string{}
 	count := map[int]int{}
-	im.FS.Walk(func(e *Entry) {
+	im.FS.Walk(func(e *rootfs.File) {
 		if e.Path == "/" || known[e.UID] {
 			return
 		}

@@ -1,10 +1,9 @@
 package audit
 
 import (
-	"archive/tar"
-	"bytes"
-	"fmt"
 	"strings"
+
+	"fmt"
 
 	"github.com/spartan-images/spartan/internal/scan"
 )
@@ -27,7 +26,7 @@ const DefaultCVELevel = "high"
 const noDatabase = "no vulnerability database: run spartan db update or spartan db import"
 
 // scanVulns matches the image's packages against the database, from the dpkg records and
-// os-release that Flatten kept. An image the scanner cannot read (not Debian, no dpkg
+// os-release the inventory read. An image the scanner cannot read (not Debian, no dpkg
 // records) is not an error: the check is skipped with the scanner's reason.
 func (im *Image) scanVulns(o Options) error {
 	level := o.CVELevel
@@ -43,11 +42,11 @@ func (im *Image) scanVulns(o Options) error {
 		im.VulnsSkipped = noDatabase
 		return nil
 	}
-	files, err := im.FS.packageFiles()
-	if err != nil {
-		return fmt.Errorf("%s: %w", im.Target.Name, err)
+	if im.InstalledErr != nil {
+		im.VulnsSkipped = "cannot read the installed packages: " + im.InstalledErr.Error()
+		return nil
 	}
-	inv, err := scan.FromTar(bytes.NewReader(files), im.Target.Name)
+	inv, err := scan.FromInstalled(im.Installed, im.Target.Name)
 	if err != nil {
 		im.VulnsSkipped = "cannot match the packages against Debian's security data: " + err.Error()
 		return nil
@@ -59,38 +58,6 @@ func (im *Image) scanVulns(o Options) error {
 	}
 	im.Vulns = rep
 	return nil
-}
-
-// packageFiles is a tar of the files the scanner reads (os-release, dpkg records), symlinks
-// resolved, so that it needs no second pass over the layers.
-func (f *FS) packageFiles() ([]byte, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	var err error
-	f.Walk(func(e *Entry) {
-		if err != nil || !isPackageFile(e.Path) {
-			return
-		}
-		b, ok := f.Content(e.Path)
-		if !ok {
-			return
-		}
-		if err = tw.WriteHeader(&tar.Header{Name: e.Path, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(b))}); err == nil {
-			_, err = tw.Write(b)
-		}
-	})
-	if err == nil {
-		err = tw.Close()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("collect dpkg records: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-func isPackageFile(p string) bool {
-	return p == "/etc/os-release" || p == "/usr/lib/os-release" || p == "/var/lib/dpkg/status" ||
-		strings.HasPrefix(p, "/var/lib/dpkg/status.d/") && !strings.HasSuffix(p, ".md5sums")
 }
 
 func hasVulnScan(im *Image) string {

@@ -4,21 +4,19 @@
 package compare
 
 import (
-	"bufio"
-	"bytes"
-	"path"
+	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/spartan-images/spartan/internal/audit"
-	"github.com/spartan-images/spartan/internal/debian/control"
+	"github.com/spartan-images/spartan/internal/inventory"
+	"github.com/spartan-images/spartan/internal/rootfs"
 	"github.com/spartan-images/spartan/internal/scan"
 )
 
 // Metrics are what compare reports about one image.
 type Metrics struct {
 	Name             string
-	Packages         map[string]string // name → version, from the dpkg database
+	Packages         map[string]string // name → version, from the package database
 	CompressedSize   int64             // sum of the layers as stored (what a pull downloads)
 	UncompressedSize int64             // sum of the layers' tar bytes
 	Layers           int
@@ -63,7 +61,7 @@ func cveCounts(rep *scan.Report) map[string]int {
 
 // Measure reads an image's metrics; rep is its audit report.
 func Measure(name string, im *audit.Image, rep *audit.Report) *Metrics {
-	m := &Metrics{Name: name, Packages: Packages(im.FS), Layers: len(im.Layers), Audit: rep.Counts()}
+	m := &Metrics{Name: name, Packages: packages(im.Installed), Layers: len(im.Layers), Audit: rep.Counts()}
 	if im.Vulns != nil {
 		m.CVEs = cveCounts(im.Vulns)
 	}
@@ -71,7 +69,7 @@ func Measure(name string, im *audit.Image, rep *audit.Report) *Metrics {
 		m.CompressedSize += l.Size
 		m.UncompressedSize += l.UncompressedSize
 	}
-	im.FS.Walk(func(e *audit.Entry) {
+	im.FS.Walk(func(e *rootfs.File) {
 		if !e.IsRegular() {
 			return
 		}
@@ -92,62 +90,15 @@ func Measure(name string, im *audit.Image, rep *audit.Report) *Metrics {
 	return m
 }
 
-// Packages reads the installed packages from /var/lib/dpkg/status (Status "install ok
-// installed") and from the distroless-style /var/lib/dpkg/status.d/ records.
-func Packages(fs *audit.FS) map[string]string {
+// packages maps the installed packages' names to versions.
+func packages(inv *inventory.Inventory) map[string]string {
 	out := map[string]string{}
-	add := func(b []byte, needStatus bool) {
-		paras, err := control.ParseAll(bytes.NewReader(b))
-		if err != nil {
-			// A damaged database still yields what parsed before the damage.
-			paras = salvage(b)
-		}
-		for _, p := range paras {
-			name := p.Get("Package")
-			if name == "" {
-				continue
-			}
-			if needStatus && !strings.HasSuffix(p.Get("Status"), " installed") {
-				continue
-			}
-			out[name] = p.Get("Version")
-		}
+	if inv == nil {
+		return out
 	}
-	if b, ok := fs.Content("/var/lib/dpkg/status"); ok {
-		add(b, true)
+	for _, p := range inv.Packages {
+		out[p.Name] = p.Version
 	}
-	fs.Walk(func(e *audit.Entry) {
-		if path.Dir(e.Path) != "/var/lib/dpkg/status.d" || strings.HasSuffix(e.Path, ".md5sums") || !e.IsRegular() {
-			return
-		}
-		if b, ok := fs.Content(e.Path); ok {
-			add(b, false)
-		}
-	})
-	return out
-}
-
-// salvage parses paragraph by paragraph, skipping those that fail.
-func salvage(b []byte) []control.Paragraph {
-	var out []control.Paragraph
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
-	var cur bytes.Buffer
-	flush := func() {
-		if ps, err := control.ParseAll(bytes.NewReader(cur.Bytes())); err == nil {
-			out = append(out, ps...)
-		}
-		cur.Reset()
-	}
-	for sc.Scan() {
-		if strings.TrimSpace(sc.Text()) == "" {
-			flush()
-			continue
-		}
-		cur.Write(sc.Bytes())
-		cur.WriteByte('\n')
-	}
-	flush()
 	return out
 }
 
@@ -219,6 +170,9 @@ func MeasureTarget(name string, t *audit.Target, o audit.Options) (*Metrics, *au
 	im, err := audit.ReadWith(t, o)
 	if err != nil {
 		return nil, nil, err
+	}
+	if im.InstalledErr != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, im.InstalledErr)
 	}
 	rep := audit.Run(im)
 	return Measure(name, im, rep), rep, nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spartan-images/spartan/internal/cache"
 	"github.com/spartan-images/spartan/internal/debian/deb"
+	"github.com/spartan-images/spartan/internal/inventory"
 )
 
 // debMagic starts every .deb: an ar archive whose first member is debian-binary.
@@ -50,7 +51,7 @@ func DebsFromCache(c *cache.Cache, inv *Inventory) (map[string]Deb, error) {
 		if p == nil || out[p.Name].SHA256 != "" {
 			continue
 		}
-		if subset(p.MD5Sums, md5s) {
+		if subset(p.Files, md5s) {
 			out[p.Name] = Deb{SHA256: sum}
 		}
 	}
@@ -99,17 +100,18 @@ func readDeb(path string) (string, []byte, error) {
 	return ctl.Get("Package") + "\x00" + ctl.Get("Version") + "\x00" + ctl.Get("Architecture"), info.MD5Sums, nil
 }
 
-// subset says whether every checksum of the image's md5sums is among the .deb's. Paths are
-// not compared: merged-/usr moves files (/lib → /usr/lib) without changing their content.
-func subset(image, debSums []byte) bool {
+// subset says whether every checksum the image's database records for a package is among the
+// .deb's md5sums. Paths are not compared: merged-/usr moves files (/lib → /usr/lib) without
+// changing their content.
+func subset(files []inventory.File, debSums []byte) bool {
 	have := map[string]bool{}
 	for _, l := range bytes.Split(debSums, []byte("\n")) {
 		if f := bytes.Fields(l); len(f) >= 2 {
 			have[string(f[0])] = true
 		}
 	}
-	for _, l := range bytes.Split(image, []byte("\n")) {
-		if f := bytes.Fields(l); len(f) >= 2 && !have[string(f[0])] {
+	for _, f := range files {
+		if md5, ok := strings.CutPrefix(f.Digest, "md5:"); ok && !have[md5] {
 			return false
 		}
 	}

@@ -65,7 +65,7 @@ func writeCycloneDX(inv *Inventory, o Options) ([]byte, error) {
 	}
 	refOf := map[string]string{}
 	for _, p := range inv.Packages {
-		refOf[p.Name] = PURL(p, inv.OS)
+		refOf[p.Name] = p.PURL(inv.OS).String()
 	}
 	cuts := cutsByPackage(o.Cuts)
 	for _, p := range inv.Packages {
@@ -83,7 +83,7 @@ func writeCycloneDX(inv *Inventory, o Options) ([]byte, error) {
 				c.Supplier.Contact = &[]cdx.OrganizationalContact{{Name: n, Email: mail}}
 			}
 		}
-		if l := cdxLicenses(p.License); l != nil {
+		if l := cdxLicenses(p.SPDX); l != nil {
 			c.Licenses = l
 		}
 		props := []cdx.Property{

@@ -23,6 +23,7 @@ import (
 
 	"github.com/spartan-images/spartan/internal/build"
 	"github.com/spartan-images/spartan/internal/cache"
+	"github.com/spartan-images/spartan/internal/inventory"
 	"github.com/spartan-images/spartan/internal/sbom"
 	"github.com/spartan-images/spartan/internal/spec"
 	"github.com/spartan-images/spartan/internal/testkit"
@@ -502,7 +503,7 @@ func TestDebsFromCache(t *testing.T) {
 	// A record whose content differs from the cached .deb is not matched.
 	for i := range inv.Packages {
 		if inv.Packages[i].Name == "app" {
-			inv.Packages[i].MD5Sums = []byte("00000000000000000000000000000000  usr/bin/app\n")
+			inv.Packages[i].Files = []inventory.File{{Path: "/usr/bin/app", Digest: "md5:00000000000000000000000000000000"}}
 		}
 	}
 	debs, err := sbom.DebsFromCache(c, inv)

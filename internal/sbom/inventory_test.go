@@ -105,8 +105,8 @@ Depends: zlib1g | libz-dev, default-mta | mail-transport-agent, broken (>>
 		t.Errorf("zlib1g %+v", z)
 	}
 	// The later layer deleted the copyright file, and the libc6 link points at it.
-	if z.License.Expression != NoAssertion || inv.Package("libc6").License.Expression != NoAssertion {
-		t.Errorf("licenses after whiteout: %s %s", z.License.Expression, inv.Package("libc6").License.Expression)
+	if z.SPDX.Expression != NoAssertion || inv.Package("libc6").SPDX.Expression != NoAssertion {
+		t.Errorf("licenses after whiteout: %s %s", z.SPDX.Expression, inv.Package("libc6").SPDX.Expression)
 	}
 	if a := inv.Package("app"); !slices.Equal(a.Depends, []string{"zlib1g"}) {
 		t.Errorf("app depends %v", a.Depends)
@@ -136,11 +136,11 @@ func TestReadFollowsDocLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(inv.Packages) != 1 || inv.Packages[0].License.Expression != "Zlib" {
+	if len(inv.Packages) != 1 || inv.Packages[0].SPDX.Expression != "Zlib" {
 		t.Fatalf("packages %+v", inv.Packages)
 	}
-	if PURL(inv.Packages[0], inv.OS) != "pkg:deb/debian/a@1?arch=all" {
-		t.Errorf("purl without os-release: %s", PURL(inv.Packages[0], inv.OS))
+	if p := inv.Packages[0].PURL(inv.OS).String(); p != "pkg:deb/debian/a@1?arch=all" {
+		t.Errorf("purl without os-release: %s", p)
 	}
 }
 

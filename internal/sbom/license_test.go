@@ -84,32 +84,6 @@ func TestParseCopyrightSnippets(t *testing.T) {
 	}
 }
 
-func TestPURL(t *testing.T) {
-	bookworm := OSRelease{ID: "debian", VersionID: "12", Codename: "bookworm"}
-	tests := []struct {
-		pkg  Package
-		os   OSRelease
-		want string
-	}{
-		{Package{Name: "libc6", Version: "2.36-9+deb12u10", Arch: "amd64"}, bookworm,
-			"pkg:deb/debian/libc6@2.36-9%2Bdeb12u10?arch=amd64&distro=debian-12"},
-		{Package{Name: "libstdc++6", Version: "1:12.2.0-14", Arch: "arm64"}, bookworm,
-			"pkg:deb/debian/libstdc%2B%2B6@1%3A12.2.0-14?arch=arm64&distro=debian-12"},
-		{Package{Name: "tzdata", Version: "2025b-0+deb12u1", Arch: "all"}, OSRelease{ID: "debian", Codename: "forky"},
-			"pkg:deb/debian/tzdata@2025b-0%2Bdeb12u1?arch=all&distro=debian-forky"},
-	}
-	shape := regexp.MustCompile(`^pkg:deb/debian/[A-Za-z0-9.%_~-]+@[A-Za-z0-9.%_~-]+\?arch=[a-z0-9]+&distro=debian-[a-z0-9.]+$`)
-	for _, tt := range tests {
-		got := PURL(tt.pkg, tt.os)
-		if got != tt.want {
-			t.Errorf("PURL(%s) = %s, want %s", tt.pkg.Name, got, tt.want)
-		}
-		if !shape.MatchString(got) {
-			t.Errorf("%s does not have the purl shape", got)
-		}
-	}
-}
-
 func TestSanitizeAndIDs(t *testing.T) {
 	ids := elementIDs("Package-deb-", 3, func(i int) string { return []string{"a+b", "aplusb", "libstdc++6"}[i] })
 	if ids[0] == ids[1] || ids[2] != "Package-deb-libstdcplusplus6" {

@@ -9,7 +9,6 @@ package sbom
 import (
 	"crypto/sha256"
 	"fmt"
-	"net/url"
 	"sort"
 	"strings"
 
@@ -17,6 +16,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/spartan-images/spartan/internal/debian/resolve"
+	"github.com/spartan-images/spartan/internal/purl"
 )
 
 // Format names an SBOM format.
@@ -108,58 +108,6 @@ func (o Options) tool() string {
 	return "spartan-" + o.ToolVersion
 }
 
-// PURL is the package URL of a Debian package:
-// pkg:deb/debian/<name>@<version>?arch=<arch>&distro=debian-<VERSION_ID>. The version is
-// percent-encoded as the purl spec asks (an epoch's ':' becomes %3A, '+' becomes %2B).
-func PURL(p Package, os OSRelease) string {
-	var b strings.Builder
-	b.WriteString("pkg:deb/debian/")
-	b.WriteString(purlEscape(p.Name))
-	if p.Version != "" {
-		b.WriteString("@" + purlEscape(p.Version))
-	}
-	var q []string
-	if p.Arch != "" {
-		q = append(q, "arch="+purlEscape(p.Arch))
-	}
-	if d := distro(os); d != "" {
-		q = append(q, "distro="+purlEscape(d))
-	}
-	if len(q) > 0 {
-		b.WriteString("?" + strings.Join(q, "&"))
-	}
-	return b.String()
-}
-
-// distro is the purl distro qualifier: debian-12, or the codename for testing/unstable.
-func distro(os OSRelease) string {
-	id := os.ID
-	if id == "" {
-		id = "debian"
-	}
-	switch {
-	case os.VersionID != "":
-		return id + "-" + os.VersionID
-	case os.Codename != "":
-		return id + "-" + os.Codename
-	}
-	return ""
-}
-
-// purlEscape percent-encodes everything but the unreserved characters of RFC 3986.
-func purlEscape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		fmt.Fprintf(&b, "%%%02X", c)
-	}
-	return b.String()
-}
-
 // imagePURL is the image's pkg:oci purl, or "" when ref is not a reference. Only a name the
 // caller gave is used: a bare title would read as an image on Docker Hub.
 func imagePURL(ref, digest, arch string) string {
@@ -175,15 +123,12 @@ func imagePURL(ref, digest, arch string) string {
 	if i := strings.LastIndex(last, "/"); i >= 0 {
 		last = last[i+1:]
 	}
-	q := url.Values{}
-	if arch != "" {
-		q.Set("arch", arch)
-	}
-	q.Set("repository_url", repo.Name())
+	p := purl.PURL{Type: purl.TypeOCI, Name: strings.ToLower(last), Version: digest,
+		Qualifiers: map[string]string{"arch": arch, "repository_url": repo.Name()}}
 	if t, ok := r.(name.Tag); ok {
-		q.Set("tag", t.TagStr())
+		p.Qualifiers["tag"] = t.TagStr()
 	}
-	return "pkg:oci/" + purlEscape(strings.ToLower(last)) + "@" + purlEscape(digest) + "?" + q.Encode()
+	return p.String()
 }
 
 // deterministicUUID derives an RFC 4122 version 5-shaped UUID from s, so that the same image

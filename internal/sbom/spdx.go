@@ -100,7 +100,7 @@ func writeSPDX(inv *Inventory, o Options) ([]byte, error) {
 			PackageVersion:          p.Version,
 			PackageDownloadLocation: NoAssertion,
 			PackageLicenseConcluded: NoAssertion,
-			PackageLicenseDeclared:  p.License.Expression,
+			PackageLicenseDeclared:  p.SPDX.Expression,
 			PackageCopyrightText:    NoAssertion,
 			PackageHomePage:         p.Homepage,
 			PackageSummary:          p.Summary,
@@ -108,10 +108,10 @@ func writeSPDX(inv *Inventory, o Options) ([]byte, error) {
 			PackageSourceInfo:       fmt.Sprintf("built package from: %s %s", p.Source, p.SourceVersion),
 			PackageSupplier:         &common.Supplier{Supplier: NoAssertion},
 			PackageExternalReferences: []*spdx.PackageExternalReference{{
-				Category: common.CategoryPackageManager, RefType: common.TypePackageManagerPURL, Locator: PURL(p, inv.OS),
+				Category: common.CategoryPackageManager, RefType: common.TypePackageManagerPURL, Locator: p.PURL(inv.OS).String(),
 			}},
 		}
-		if p.License.Expression == "" {
+		if p.SPDX.Expression == "" {
 			sp.PackageLicenseDeclared = NoAssertion
 		}
 		if n, mail := maintainer(p.Maintainer); n != "" {
@@ -130,7 +130,7 @@ func writeSPDX(inv *Inventory, o Options) ([]byte, error) {
 			}
 			sp.PackageFileName = fmt.Sprintf("%s_%s_%s.deb", p.Name, stripEpoch(p.Version), p.Arch)
 		}
-		for ref, text := range p.License.Refs {
+		for ref, text := range p.SPDX.Refs {
 			if _, ok := refs[ref]; !ok {
 				refs[ref] = text
 			}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +15,8 @@ import (
 	"github.com/spartan-images/spartan/internal/build"
 	"github.com/spartan-images/spartan/internal/cache"
 	"github.com/spartan-images/spartan/internal/imagesource"
+	"github.com/spartan-images/spartan/internal/inventory"
+	"github.com/spartan-images/spartan/internal/rootfs"
 	"github.com/spartan-images/spartan/internal/spec"
 	"github.com/spartan-images/spartan/internal/testkit"
 	"github.com/spartan-images/spartan/internal/vuln"
@@ -111,7 +114,19 @@ type tarFile struct {
 	name, body, link string
 }
 
-func tarOf(t testing.TB, files ...tarFile) *tar.Reader {
+// fromFiles scans a one-layer file system made of files.
+func fromFiles(t testing.TB, target string, files ...tarFile) (*Inventory, error) {
+	t.Helper()
+	l, err := rootfs.ReadLayer(tarOf(t, files...), inventory.Records.Files(nil))
+	must(t, err)
+	installed, err := inventory.Read(rootfs.New([]*rootfs.Layer{l}))
+	if err != nil {
+		return nil, err
+	}
+	return FromInstalled(installed, target)
+}
+
+func tarOf(t testing.TB, files ...tarFile) io.Reader {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, f := range files {
@@ -124,7 +139,7 @@ func tarOf(t testing.TB, files ...tarFile) *tar.Reader {
 		must(t, err)
 	}
 	must(t, tw.Close())
-	return tar.NewReader(&buf)
+	return &buf
 }
 
 // loadImage reads target's inventory as `spartan scan` does: opened by imagesource, the

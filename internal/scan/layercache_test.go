@@ -60,3 +60,25 @@ func emptyLike(t *testing.T, img v1.Image) v1.Image {
 }
 
 func emptyImage() v1.Image { return empty.Image }
+
+// BenchmarkFromImage reads an image's inventory with no cache, then with every layer already
+// in the layer cache: what `spartan scan --cache` saves on a rescan.
+func BenchmarkFromImage(b *testing.B) {
+	img := buildImage(b).Images[0].Image
+	c, err := cache.New(b.TempDir())
+	must(b, err)
+	_, err = FromImage(img, "warm-up", WithLayerCache(c))
+	must(b, err)
+	for _, bc := range []struct {
+		name string
+		opts []Option
+	}{{"uncached", nil}, {"cached", []Option{WithLayerCache(c)}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := FromImage(img, "bench", bc.opts...); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

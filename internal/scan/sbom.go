@@ -3,60 +3,35 @@ package scan
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/spartan-images/spartan/internal/inventory"
+	"github.com/spartan-images/spartan/internal/purl"
 	"github.com/spartan-images/spartan/internal/vuln"
 )
 
-// purl is a parsed pkg:deb package URL.
-type purl struct {
-	Name, Version string
-	Qualifiers    url.Values
-}
-
-// parseDebPURL parses pkg:deb/debian/NAME@VERSION?arch=…&distro=…&upstream=…; ok is false for
-// any other purl (the image itself, files, other ecosystems).
-func parseDebPURL(s string) (purl, bool) {
-	rest, ok := strings.CutPrefix(s, "pkg:deb/")
-	if !ok {
-		return purl{}, false
-	}
-	if i := strings.IndexByte(rest, '#'); i >= 0 {
-		rest = rest[:i]
-	}
-	rest, query, _ := strings.Cut(rest, "?")
-	ns, nv, ok := strings.Cut(rest, "/")
-	if !ok || !strings.EqualFold(ns, "debian") {
-		return purl{}, false
-	}
-	name, ver, _ := strings.Cut(nv, "@")
-	var p purl
-	var err error
-	if p.Name, err = url.PathUnescape(name); err != nil || p.Name == "" {
-		return purl{}, false
-	}
-	if p.Version, err = url.PathUnescape(ver); err != nil {
-		return purl{}, false
-	}
-	if p.Qualifiers, err = url.ParseQuery(query); err != nil {
-		return purl{}, false
+// debPURL parses a purl, ok only for a Debian package's (pkg:deb/debian/…); other purls —
+// the image itself, files, other ecosystems — are not scanned.
+func debPURL(s string) (purl.PURL, bool) {
+	p, err := purl.Parse(s)
+	if err != nil || p.Type != purl.TypeDeb || !strings.EqualFold(p.Namespace, "debian") {
+		return purl.PURL{}, false
 	}
 	return p, true
 }
 
 // upstream reads syft's upstream qualifier: "openssl" or "openssl@3.5.1-1".
-func (p purl) upstream() (string, string) {
-	u := p.Qualifiers.Get("upstream")
+func upstream(p purl.PURL) (string, string) {
+	u := p.Qualifier("upstream")
 	name, ver, _ := strings.Cut(u, "@")
 	return name, ver
 }
 
 // distroRelease reads the distro qualifier: debian-13, debian-13.1 or debian-trixie.
-func (p purl) distroRelease() string {
-	d, ok := strings.CutPrefix(p.Qualifiers.Get("distro"), "debian-")
+func distroRelease(p purl.PURL) string {
+	d, ok := strings.CutPrefix(p.Qualifier("distro"), "debian-")
 	if !ok {
 		return ""
 	}
@@ -146,11 +121,11 @@ func FromSBOM(data []byte, target string) (*Inventory, error) {
 	inv := &Inventory{Target: target, OSID: "debian"}
 	releases := map[string]bool{}
 	cut := map[string]bool{}
-	add := func(p purl, src, srcVer, location string) {
-		if r := p.distroRelease(); r != "" {
+	add := func(p purl.PURL, src, srcVer, location string) {
+		if r := distroRelease(p); r != "" {
 			releases[r] = true
 		}
-		usrc, uver := p.upstream()
+		usrc, uver := upstream(p)
 		if src == "" {
 			src = usrc
 		}
@@ -161,8 +136,8 @@ func FromSBOM(data []byte, target string) (*Inventory, error) {
 		if srcVer != "" {
 			field += " (" + srcVer + ")"
 		}
-		s, sv := sourceOf(field, p.Name, p.Version)
-		inv.Packages = append(inv.Packages, Package{Name: p.Name, Version: p.Version, Arch: p.Qualifiers.Get("arch"), Source: s, SourceVersion: sv, Location: location})
+		s, sv := inventory.SourceOf(field, p.Name, p.Version)
+		inv.Packages = append(inv.Packages, Package{Name: p.Name, Version: p.Version, Arch: p.Qualifier("arch"), Source: s, SourceVersion: sv, Location: location})
 	}
 	noteCuts := func(text string) {
 		for _, m := range cutRE.FindAllStringSubmatch(text, -1) {
@@ -186,7 +161,7 @@ func FromSBOM(data []byte, target string) (*Inventory, error) {
 				if ref.Type != "purl" {
 					continue
 				}
-				p, ok := parseDebPURL(ref.Locator)
+				p, ok := debPURL(ref.Locator)
 				if !ok || p.Version == "" {
 					continue
 				}
@@ -211,7 +186,7 @@ func FromSBOM(data []byte, target string) (*Inventory, error) {
 						noteCuts(pr.Value)
 					}
 				}
-				if p, ok := parseDebPURL(c.PURL); ok && p.Version != "" {
+				if p, ok := debPURL(c.PURL); ok && p.Version != "" {
 					add(p, c.prop("spartan:source"), c.prop("spartan:sourceVersion"), c.PURL)
 				}
 				walk(c.Components)

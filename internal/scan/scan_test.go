@@ -12,24 +12,6 @@ import (
 	"github.com/spartan-images/spartan/internal/vuln"
 )
 
-func TestSourceOf(t *testing.T) {
-	tests := []struct{ field, name, ver, src, srcVer string }{
-		{"", "bash", "5.2.37-2", "bash", "5.2.37-2"},
-		{"openssl", "libssl3t64", "3.5.1-1", "openssl", "3.5.1-1"},
-		{"openssl (3.5.1-1)", "libssl3t64", "3.5.1-1+b1", "openssl", "3.5.1-1"},
-		{"gcc-14", "gcc-14-base", "14.2.0-19", "gcc-14", "14.2.0-19"},
-		{"", "zlib1g", "1:1.3.dfsg+really1.3.1-1+b1", "zlib1g", "1:1.3.dfsg+really1.3.1-1"}, // binNMU stripped, epoch kept
-		{"krb5", "libk5crypto3", "1.21.3-5+b2", "krb5", "1.21.3-5"},
-		{"util-linux (2.41-5)", "libblkid1", "2.41-5", "util-linux", "2.41-5"},
-	}
-	for _, tt := range tests {
-		src, sv := sourceOf(tt.field, tt.name, tt.ver)
-		if src != tt.src || sv != tt.srcVer {
-			t.Errorf("sourceOf(%q, %q, %q) = %q %q; want %q %q", tt.field, tt.name, tt.ver, src, sv, tt.src, tt.srcVer)
-		}
-	}
-}
-
 // TestVerdicts covers every tracker status and the version orderings the fixed-version check
 // rests on.
 func TestVerdicts(t *testing.T) {
@@ -248,13 +230,12 @@ Status: install ok installed
 Architecture: amd64
 Version: 5.2.37-2
 `
-	tr := tarOf(t,
+	inv, err := fromFiles(t, "general",
 		tarFile{name: "etc/os-release", link: "../usr/lib/os-release"},
 		tarFile{name: "usr/lib/os-release", body: "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n"},
 		tarFile{name: "var/lib/dpkg/status", body: status},
 		tarFile{name: "var/lib/dpkg/status-old", body: "Package: ghost\nVersion: 1\n"},
 	)
-	inv, err := fromFS(tr, "general")
 	must(t, err)
 	if inv.Release != "bookworm" {
 		t.Errorf("release %q", inv.Release)
@@ -271,7 +252,7 @@ func TestInventoryRefuses(t *testing.T) {
 		"no packages":   {{name: "etc/os-release", body: "ID=debian\nVERSION_ID=13\n"}},
 	}
 	for name, files := range tests {
-		if _, err := fromFS(tarOf(t, files...), name); err == nil {
+		if _, err := fromFiles(t, name, files...); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}

@@ -156,7 +156,7 @@ func verifyImage(ctx context.Context, t *registry.Target, digest string, reqs []
 				return fmt.Errorf("%s: %s SBOM: %w", digest, a.PredicateType, err)
 			}
 			if err := samePackages(installed, listed); err != nil {
-				return fmt.Errorf("%s: %s SBOM does not match the image's status.d records: %w", digest, a.PredicateType, err)
+				return fmt.Errorf("%s: %s SBOM does not match the image's installed packages: %w", digest, a.PredicateType, err)
 			}
 			rep.add("%s: %s SBOM lists the image's %d packages exactly", digest, a.PredicateType, len(listed))
 		}

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"io"
+	"maps"
 	"strings"
 	"testing"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/spartan-images/spartan/internal/imagesource"
 	"github.com/spartan-images/spartan/internal/oci"
+	"github.com/spartan-images/spartan/internal/purl"
 	"github.com/spartan-images/spartan/internal/registry"
 	"github.com/spartan-images/spartan/internal/sign"
 )
@@ -59,8 +61,8 @@ func imageWith(t *testing.T, arch string, pkgs ...pkg) v1.Image {
 	return img
 }
 
-func purl(p pkg, arch string) string {
-	return "pkg:deb/debian/" + p.name + "@" + strings.ReplaceAll(p.version, ":", "%3A") + "?arch=" + arch + "&distro=debian-13"
+func purlOf(p pkg, arch string) string {
+	return purl.Deb(p.name, p.version, arch, "debian-13").String()
 }
 
 func spdxDoc(arch string, pkgs ...pkg) []byte {
@@ -78,7 +80,7 @@ func spdxDoc(arch string, pkgs ...pkg) []byte {
 		Packages    []p    `json:"packages"`
 	}{SPDXVersion: "SPDX-2.3", Packages: []p{{Name: "the image", ExternalRefs: []ref{{"PACKAGE-MANAGER", "purl", "pkg:oci/python@sha256%3Aabc"}}}}}
 	for _, k := range pkgs {
-		doc.Packages = append(doc.Packages, p{Name: k.name, ExternalRefs: []ref{{"PACKAGE-MANAGER", "purl", purl(k, arch)}}})
+		doc.Packages = append(doc.Packages, p{Name: k.name, ExternalRefs: []ref{{"PACKAGE-MANAGER", "purl", purlOf(k, arch)}}})
 	}
 	b, _ := json.Marshal(doc)
 	return b
@@ -95,7 +97,7 @@ func cdxDoc(arch string, pkgs ...pkg) []byte {
 		Components []c    `json:"components"`
 	}{BOMFormat: "CycloneDX"}
 	for _, k := range pkgs {
-		doc.Components = append(doc.Components, c{Type: "library", Name: k.name, PURL: purl(k, arch)})
+		doc.Components = append(doc.Components, c{Type: "library", Name: k.name, PURL: purlOf(k, arch)})
 	}
 	b, _ := json.Marshal(doc)
 	return b
@@ -247,18 +249,20 @@ func TestVerifyIndex(t *testing.T) {
 	}
 }
 
-func TestDebPURL(t *testing.T) {
-	tests := []struct{ in, name, version string }{
-		{"pkg:deb/debian/libgcc-s1@1%3A14.2.0-19?arch=amd64&distro=debian-13", "libgcc-s1", "1:14.2.0-19"},
-		{"pkg:deb/debian/libstdc%2B%2B6@14.2.0-19?arch=amd64", "libstdc++6", "14.2.0-19"},
-		{"pkg:deb/debian/tzdata@2025b-4%2Bdeb13u1", "tzdata", "2025b-4+deb13u1"},
-		{"pkg:oci/python@sha256%3Aabc", "", ""},
-		{"pkg:deb/debian/noversion", "", ""},
+func TestSBOMPackages(t *testing.T) {
+	doc := `{"components": [
+		{"purl": "pkg:deb/debian/libgcc-s1@1%3A14.2.0-19?arch=amd64&distro=debian-13"},
+		{"purl": "pkg:deb/debian/libstdc%2B%2B6@14.2.0-19?arch=amd64"},
+		{"purl": "pkg:apk/alpine/musl@1.2.5-r10?arch=x86_64", "components": [{"purl": "pkg:deb/debian/tzdata@2025b-4%2Bdeb13u1"}]},
+		{"purl": "pkg:oci/python@sha256%3Aabc"},
+		{"purl": "pkg:deb/debian/noversion"},
+		{"purl": "pkg:deb/debian/bad%zz@1"}]}`
+	got, err := SBOMPackages(PredicateCycloneDX, json.RawMessage(doc))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		n, v, ok := debPURL(tt.in)
-		if n != tt.name || v != tt.version || ok != (tt.name != "") {
-			t.Errorf("debPURL(%s) = %q %q %v", tt.in, n, v, ok)
-		}
+	want := map[string]bool{"libgcc-s1 1:14.2.0-19": true, "libstdc++6 14.2.0-19": true, "musl 1.2.5-r10": true, "tzdata 2025b-4+deb13u1": true}
+	if !maps.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }

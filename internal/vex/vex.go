@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spartan-images/spartan/internal/purl"
 	"github.com/spartan-images/spartan/internal/scan"
 	"github.com/spartan-images/spartan/internal/vuln"
 )
@@ -81,26 +82,26 @@ type Options struct {
 func Build(db scan.Lookup, inv *scan.Inventory, matches []scan.Match, o Options) (*Document, error) {
 	type key struct{ cve, status, just, impact, action, notes string }
 	groups := map[key]map[string]bool{}
-	add := func(k key, purl string) {
+	add := func(k key, ref string) {
 		if groups[k] == nil {
 			groups[k] = map[string]bool{}
 		}
-		groups[k][purl] = true
+		groups[k][ref] = true
 	}
 	for _, m := range matches {
 		r, p := m.Record, m.Package
-		purl := PURL(p.Name, p.Version, p.Arch, inv.Release)
+		ref := PURL(p.Name, p.Version, p.Arch, inv.Release)
 		notes := fmt.Sprintf("Debian Security Tracker, %s: %s", inv.Release, trackerNote(r))
 		switch m.Verdict {
 		case scan.Fixed:
-			add(key{cve: r.CVE, status: StatusFixed, notes: fmt.Sprintf("%s %s carries the fix (fixed in %s)", p.Source, p.SourceVersion, r.FixedVersion)}, purl)
+			add(key{cve: r.CVE, status: StatusFixed, notes: fmt.Sprintf("%s %s carries the fix (fixed in %s)", p.Source, p.SourceVersion, r.FixedVersion)}, ref)
 		case scan.NotAffected:
 			add(key{cve: r.CVE, status: StatusNotAffected, just: JustificationCodeNotPresent,
-				impact: fmt.Sprintf("Debian %s never shipped the vulnerable code of %s (tracker fixed_version 0)", inv.Release, p.Source)}, purl)
+				impact: fmt.Sprintf("Debian %s never shipped the vulnerable code of %s (tracker fixed_version 0)", inv.Release, p.Source)}, ref)
 		case scan.Investigating:
-			add(key{cve: r.CVE, status: StatusUnderInvestigation, notes: notes}, purl)
+			add(key{cve: r.CVE, status: StatusUnderInvestigation, notes: notes}, ref)
 		default:
-			add(key{cve: r.CVE, status: StatusAffected, action: action(p, r, inv.Release), notes: notes}, purl)
+			add(key{cve: r.CVE, status: StatusAffected, action: action(p, r, inv.Release), notes: notes}, ref)
 		}
 	}
 	installed := map[string]bool{}
@@ -202,43 +203,18 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-// PURL is a Debian package's purl as Spartan's SBOMs write it (version and arch optional).
+// PURL is a Debian package's purl as Spartan's SBOMs write it (version and arch optional):
+// the distro qualifier carries the release number ("debian-13"), as os-release's VERSION_ID
+// does, or the codename for testing and unstable.
 func PURL(name, version, arch, release string) string {
-	var b strings.Builder
-	b.WriteString("pkg:deb/debian/" + escape(name))
-	if version != "" {
-		b.WriteString("@" + escape(version))
-	}
-	var q []string
-	if arch != "" {
-		q = append(q, "arch="+escape(arch))
-	}
 	d := vuln.ReleaseNumber(release)
 	if d == "" {
 		d = release
 	}
 	if d != "" {
-		q = append(q, "distro=debian-"+escape(d))
+		d = "debian-" + d
 	}
-	if len(q) > 0 {
-		b.WriteString("?" + strings.Join(q, "&"))
-	}
-	return b.String()
-}
-
-// escape percent-encodes everything but RFC 3986's unreserved characters (an epoch's ':'
-// becomes %3A, '+' becomes %2B), as the purl spec asks.
-func escape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		fmt.Fprintf(&b, "%%%02X", c)
-	}
-	return b.String()
+	return purl.Deb(name, version, arch, d).String()
 }
 
 // Write writes the document as indented JSON.
