@@ -63,7 +63,7 @@ func buildMaybeLocked(ctx context.Context, o build.Options, locked bool, lockFil
 	if path == "" {
 		path = build.LockPath(o.Spec)
 	}
-	l, err := build.ReadLock(path, o.Spec)
+	l, err := build.ReadLock(path, o.Spec, build.LockStrict)
 	if err != nil {
 		return nil, err
 	}

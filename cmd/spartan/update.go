@@ -135,7 +135,7 @@ func (u *updater) update(specPath string, history []timeline.Event) ([]timeline.
 		return history, err
 	}
 	lockPath := build.LockPath(o.Spec)
-	old, err := update.ReadLockLoose(lockPath)
+	old, err := build.ReadLock(lockPath, o.Spec, build.LockTolerant)
 	if err != nil {
 		return history, err
 	}
