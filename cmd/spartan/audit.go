@@ -65,7 +65,7 @@ The exit status is non-zero when a finding is at or above --exit-level.`,
 				return err
 			}
 			defer closeDB()
-			rep, err := audit.AuditWith(cmd.Context(), args[0], arch, audit.Options{Vulns: db, CVELevel: cveLevel})
+			rep, err := audit.Audit(cmd.Context(), args[0], arch, audit.Options{Vulns: db, CVELevel: cveLevel})
 			if err != nil {
 				return err
 			}

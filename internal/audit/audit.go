@@ -110,20 +110,16 @@ type Image struct {
 	FS     *FS
 	Layers []LayerInfo
 	Digest string
-	// Vulns is the image's vulnerability scan when ReadWith was given a database and the image
+	// Vulns is the image's vulnerability scan when Read was given a database and the image
 	// is a Debian one; otherwise VulnsSkipped says why there is none.
 	Vulns        *scan.Report
 	VulnsSkipped string
 	CVELevel     string // the lowest severity SPT-0009 reports
 }
 
-// Read flattens a target's image.
-func Read(t *Target) (*Image, error) {
-	return ReadWith(t, Options{})
-}
-
-// ReadWith flattens a target's image and, with a vulnerability database, scans its packages.
-func ReadWith(t *Target, o Options) (*Image, error) {
+// Read flattens a target's image and, with a vulnerability database (o.Vulns), scans its
+// packages.
+func Read(t *Target, o Options) (*Image, error) {
 	cfg, err := t.Image.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("%s: read image config: %w", t.Name, err)
@@ -177,19 +173,15 @@ func sortFindings(fs []Finding) {
 	})
 }
 
-// Audit loads, reads and checks one target.
-func Audit(ctx context.Context, src, arch string) (*Report, error) {
-	return AuditWith(ctx, src, arch, Options{})
-}
-
-// AuditWith is Audit with the options some checks need (the vulnerability database).
-func AuditWith(ctx context.Context, src, arch string, o Options) (*Report, error) {
+// Audit loads, reads and checks one target; o carries what some checks need (the
+// vulnerability database).
+func Audit(ctx context.Context, src, arch string, o Options) (*Report, error) {
 	t, err := Load(ctx, src, arch)
 	if err != nil {
 		return nil, err
 	}
 	defer t.Close()
-	im, err := ReadWith(t, o)
+	im, err := Read(t, o)
 	if err != nil {
 		return nil, err
 	}

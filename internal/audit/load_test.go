@@ -79,7 +79,7 @@ func TestLoadKinds(t *testing.T) {
 			if tg.Kind != tt.kind {
 				t.Errorf("kind %s, want %s", tg.Kind, tt.kind)
 			}
-			im, err := Read(tg)
+			im, err := Read(tg, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,7 +114,7 @@ func TestSignaturesInLayout(t *testing.T) {
 	}
 	check := func(wantSig, wantAtt bool) {
 		t.Helper()
-		r, err := Audit(context.Background(), dir, "")
+		r, err := Audit(context.Background(), dir, "", Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +147,7 @@ func TestRegistry(t *testing.T) {
 	if err := remote.Write(parseRef(t, ref), img); err != nil {
 		t.Fatal(err)
 	}
-	r, err := Audit(context.Background(), ref, "amd64")
+	r, err := Audit(context.Background(), ref, "amd64", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestRegistry(t *testing.T) {
 	if err := remote.Write(parseRef(t, host+"/team/app:1.0"), img); err != nil {
 		t.Fatal(err)
 	}
-	r, err = Audit(context.Background(), host+"/team/app:1.0", "amd64")
+	r, err = Audit(context.Background(), host+"/team/app:1.0", "amd64", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
