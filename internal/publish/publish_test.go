@@ -10,7 +10,6 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -22,12 +21,11 @@ import (
 
 	"github.com/spartan-images/spartan/internal/attest"
 	"github.com/spartan-images/spartan/internal/build"
-	"github.com/spartan-images/spartan/internal/cache"
 	"github.com/spartan-images/spartan/internal/publish"
 	"github.com/spartan-images/spartan/internal/registry"
 	"github.com/spartan-images/spartan/internal/sign"
-	"github.com/spartan-images/spartan/internal/spec"
 	"github.com/spartan-images/spartan/internal/testkit"
+	"github.com/spartan-images/spartan/internal/testkit/testbuild"
 )
 
 // testRegistry is an in-process registry that counts the requests that write to it.
@@ -68,38 +66,20 @@ func built(t *testing.T) publish.Built {
 		t.Fatal(err)
 	}
 	repo.Suites["trixie"] = &testkit.Suite{Codename: "trixie", Version: "13.1", Components: map[string][]testkit.Deb{"main": {
-		{Name: "base-files", Version: "13.8", AutoDirs: true, Essential: true, Files: []testkit.File{
-			{Path: "/usr/lib/os-release", Body: "ID=debian\nVERSION_ID=\"13\"\nVERSION_CODENAME=trixie\n"},
-		}},
+		testbuild.OSRelease,
 		{Name: "app", Version: "1.0-1", AutoDirs: true, Files: []testkit.File{{Path: "/usr/bin/app", Body: "\x7fELF app", Mode: 0o755}}},
 	}}}
 	srv := repo.Serve(t)
-	dir := t.TempDir()
-	write(t, filepath.Join(dir, "archive.asc"), string(repo.ArmoredPublicKey()))
-	write(t, filepath.Join(dir, "spartan.yaml"), "name: app\nrelease: trixie\nrepositories:\n  - url: "+srv.URL+
-		"\n    suites: [trixie]\n    keyring: archive.asc\npackages: [base-files, app]\nentrypoint: [/usr/bin/app]\ntags: [example.com/app:1]\n")
-	s, err := spec.Load(dir)
+	o, err := testbuild.Options(t, testbuild.WriteSpec(t, t.TempDir(), srv.URL, repo, "app", "example.com/app:1", "base-files", "app"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := cache.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := build.Options{Spec: s, Downloader: &cache.Downloader{HTTP: http.DefaultClient, Cache: c, Backoff: time.Millisecond}, Version: "test"}
 	b := publish.Built{Options: o, Started: time.Now()}
 	if b.Output, err = build.Build(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
 	b.Finished = time.Now()
 	return b
-}
-
-func write(t *testing.T, path, body string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func newKey(t *testing.T) *ecdsa.PrivateKey {

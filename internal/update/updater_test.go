@@ -22,12 +22,12 @@ import (
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/spartan-images/spartan/internal/build"
-	"github.com/spartan-images/spartan/internal/cache"
 	"github.com/spartan-images/spartan/internal/publish"
 	"github.com/spartan-images/spartan/internal/registry"
 	"github.com/spartan-images/spartan/internal/sign"
 	"github.com/spartan-images/spartan/internal/spec"
 	"github.com/spartan-images/spartan/internal/testkit"
+	"github.com/spartan-images/spartan/internal/testkit/testbuild"
 	"github.com/spartan-images/spartan/internal/timeline"
 )
 
@@ -72,9 +72,7 @@ func TestUpdaterFailureOrders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	baseFiles := testkit.Deb{Name: "base-files", Version: "13.8", AutoDirs: true, Essential: true, Files: []testkit.File{
-		{Path: "/usr/lib/os-release", Body: "ID=debian\nVERSION_ID=\"13\"\nVERSION_CODENAME=trixie\n"},
-	}}
+	baseFiles := testbuild.OSRelease
 	d1 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	d2 := d1.Add(24 * time.Hour)
 	suite := &testkit.Suite{Codename: "trixie", Version: "13.8", Date: d1, Components: map[string][]testkit.Deb{"main": {baseFiles, libfoo(t, "1.2-3")}}}
@@ -82,17 +80,8 @@ func TestUpdaterFailureOrders(t *testing.T) {
 	srv := repo.Serve(t)
 
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "archive.asc"), string(repo.ArmoredPublicKey()))
-	writeFile(t, filepath.Join(dir, "spartan.yaml"), "name: foo\nrelease: trixie\nrepositories:\n  - url: "+srv.URL+
-		"\n    suites: [trixie]\n    keyring: archive.asc\npackages: [base-files, libfoo1]\ntags: [example/foo:1]\n")
-	c, err := cache.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	options := func(string) (build.Options, error) {
-		s, err := spec.Load(dir)
-		return build.Options{Spec: s, Downloader: &cache.Downloader{HTTP: http.DefaultClient, Cache: c, Backoff: time.Millisecond}, Version: "test"}, err
-	}
+	testbuild.WriteSpec(t, dir, srv.URL, repo, "foo", "example/foo:1", "base-files", "libfoo1")
+	options := func(sp string) (build.Options, error) { return testbuild.Options(t, sp) }
 	lockPath := filepath.Join(dir, "spartan.lock.json")
 	tl := filepath.Join(t.TempDir(), "timeline.jsonl")
 
@@ -253,13 +242,6 @@ func TestUpdaterFailureOrders(t *testing.T) {
 	}
 	if err := sign.VerifySignature(ctx, tg.Store, &key.PublicKey, v2); err != nil {
 		t.Errorf("v2 in the registry: %v", err)
-	}
-}
-
-func writeFile(t *testing.T, path, body string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 
