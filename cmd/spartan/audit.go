@@ -14,8 +14,6 @@ import (
 	"github.com/spartan-images/spartan/internal/vuln"
 )
 
-func init() { commands = append(commands, newAuditCmd) }
-
 func newAuditCmd(g *globals) *cobra.Command {
 	var arch, exitLevel, ignoreFile, format, dbFile, cveLevel string
 	var list bool

@@ -16,8 +16,6 @@ import (
 	"github.com/spartan-images/spartan/internal/vuln"
 )
 
-func init() { commands = append(commands, newCompareCmd) }
-
 func newCompareCmd(g *globals) *cobra.Command {
 	var arch, format, htmlFile, baseline, variant, baselineArchive, dbFile string
 	cmd := &cobra.Command{

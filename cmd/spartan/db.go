@@ -13,8 +13,6 @@ import (
 	"github.com/spartan-images/spartan/internal/vuln"
 )
 
-func init() { commands = append(commands, newDBCmd) }
-
 // dbPath is the vulnerability database a command uses: --db, else <cache dir>/vuln.db.
 func (g *globals) dbPath(flag string) string {
 	if flag != "" {

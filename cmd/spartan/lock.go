@@ -9,8 +9,6 @@ import (
 	"github.com/spartan-images/spartan/internal/build"
 )
 
-func init() { commands = append(commands, newLockCmd) }
-
 func newLockCmd(g *globals) *cobra.Command {
 	var variant, archs, output string
 	cmd := &cobra.Command{

@@ -48,16 +48,14 @@ func newRootCmd() *cobra.Command {
 	f.CountVarP(&g.verbose, "verbose", "v", "more logging (-v info, -vv debug)")
 	f.StringVar(&g.aptDir, "apt-dir", "/etc/apt", "where to read the host's apt sources from")
 	_ = f.MarkHidden("apt-dir")
-	root.AddCommand(newBuildCmd(g), newResolveCmd(g), newVersionCmd())
-	for _, c := range commands {
-		root.AddCommand(c(g))
-	}
+	// Each command lives in its own file; they are all registered here, in help's order.
+	root.AddCommand(
+		newAuditCmd(g), newBuildCmd(g), newCompareCmd(g), newDBCmd(g), newKeygenCmd(g), newLockCmd(g),
+		newMigrateCmd(g), newPushCmd(g), newRebuildCmd(g), newResolveCmd(g), newSBOMCmd(g), newScanCmd(g),
+		newSignCmd(g), newTimelineCmd(g), newUpdateCmd(g), newVerifyCmd(g), newVersionCmd(), newVEXCmd(g),
+	)
 	return root
 }
-
-// commands are registered by the files that define them (init functions), so that each
-// command lives in its own file.
-var commands []func(*globals) *cobra.Command
 
 func (g *globals) logger() *slog.Logger {
 	level := slog.LevelWarn

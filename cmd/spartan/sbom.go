@@ -15,8 +15,6 @@ import (
 	"github.com/spartan-images/spartan/internal/sign"
 )
 
-func init() { commands = append(commands, newSBOMCmd) }
-
 func newSBOMCmd(g *globals) *cobra.Command {
 	var format, arch, output, name, keyPath string
 	var fromCache bool

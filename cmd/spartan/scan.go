@@ -10,8 +10,6 @@ import (
 	"github.com/spartan-images/spartan/internal/vuln"
 )
 
-func init() { commands = append(commands, newScanCmd) }
-
 // errFindings makes the process exit non-zero without printing usage.
 type errFindings struct {
 	n   int

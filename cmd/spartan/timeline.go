@@ -15,8 +15,6 @@ import (
 	"github.com/spartan-images/spartan/internal/vuln"
 )
 
-func init() { commands = append(commands, newTimelineCmd) }
-
 func newTimelineCmd(g *globals) *cobra.Command {
 	var timelineFile, dbFile, target, arch string
 	var asJSON bool

@@ -16,8 +16,6 @@ import (
 	"github.com/spartan-images/spartan/internal/vuln"
 )
 
-func init() { commands = append(commands, newUpdateCmd) }
-
 func (g *globals) timelinePath(flag string) string {
 	if flag != "" {
 		return flag

@@ -12,8 +12,6 @@ import (
 	"github.com/spartan-images/spartan/internal/vuln"
 )
 
-func init() { commands = append(commands, newVEXCmd) }
-
 func newVEXCmd(g *globals) *cobra.Command {
 	var dbFile, arch, cutsFile, timestamp, author, output string
 	cmd := &cobra.Command{
