@@ -38,7 +38,12 @@ Exit status 1 with --fail-on when a finding reaches that severity.`,
 					return fmt.Errorf("--fail-on: %w", err)
 				}
 			}
-			rep, err := runScan(g.dbPath(dbFile), args[0], arch, g.scanOptions()...)
+			db, err := vuln.Open(g.dbPath(dbFile))
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			rep, err := runScan(db, args[0], arch, g.scanOptions()...)
 			if err != nil {
 				return err
 			}
@@ -82,12 +87,8 @@ func (g *globals) scanOptions() []scan.Option {
 	return []scan.Option{scan.WithLayerCache(c)}
 }
 
-func runScan(dbPath, target, arch string, opts ...scan.Option) (*scan.Report, error) {
-	db, err := vuln.Open(dbPath)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
+// runScan scans target's packages against db.
+func runScan(db *vuln.DB, target, arch string, opts ...scan.Option) (*scan.Report, error) {
 	inv, err := scan.Load(target, arch, opts...)
 	if err != nil {
 		return nil, err
