@@ -114,15 +114,26 @@ func (g *globals) options(specPath, variant, archs string) (build.Options, error
 		Log:        log,
 		Version:    version,
 	}
-	if sde := os.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
-		secs, err := strconv.ParseInt(sde, 10, 64)
-		if err != nil {
-			return o, fmt.Errorf("SOURCE_DATE_EPOCH=%q: not a number of seconds", sde)
-		}
-		t := time.Unix(secs, 0).UTC()
+	epoch, err := sourceDateEpoch()
+	if epoch != nil {
+		t := epoch.UTC()
 		o.Epoch = &t
 	}
-	return o, nil
+	return o, err
+}
+
+// sourceDateEpoch is $SOURCE_DATE_EPOCH, nil when it is not set.
+func sourceDateEpoch() (*time.Time, error) {
+	sde := os.Getenv("SOURCE_DATE_EPOCH")
+	if sde == "" {
+		return nil, nil
+	}
+	secs, err := strconv.ParseInt(sde, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("SOURCE_DATE_EPOCH=%q: not a number of seconds", sde)
+	}
+	t := time.Unix(secs, 0)
+	return &t, nil
 }
 
 func newVersionCmd() *cobra.Command {
