@@ -130,39 +130,29 @@ func Rebuild(ctx context.Context, t *registry.Target, o Options) (*Result, error
 // readProvenance returns the verified SLSA provenance of one platform image.
 func readProvenance(ctx context.Context, t *registry.Target, pub *ecdsa.PublicKey, digest string) (recorded, error) {
 	r := recorded{digest: digest}
-	atts, rejected, err := sign.VerifyAttestations(ctx, t.Store, pub, digest)
+	a, err := sign.Attested(ctx, t.Store, pub, digest, "SLSA provenance", attest.PredicateSLSA)
 	if err != nil {
 		return r, err
 	}
-	for _, a := range atts {
-		if a.PredicateType != attest.PredicateSLSA {
-			continue
-		}
-		var p attest.Provenance
-		if err := json.Unmarshal(a.Statement.Predicate, &p); err != nil {
-			return r, fmt.Errorf("%s: provenance: %w", digest, err)
-		}
-		if r.plan, err = build.PlanFromProvenance(&p); err != nil {
-			return r, fmt.Errorf("%s: %w", digest, err)
-		}
-		r.spec = p.BuildDefinition.ExternalParameters.Spec
-		r.variant = p.BuildDefinition.ExternalParameters.Variant
-		img, err := t.Image(digest)
-		if err != nil {
-			return r, err
-		}
-		cfg, err := img.ConfigFile()
-		if err != nil {
-			return r, fmt.Errorf("%s: config: %w", digest, err)
-		}
-		r.created = cfg.Created.Time
-		return r, nil
+	var p attest.Provenance
+	if err := json.Unmarshal(a.Statement.Predicate, &p); err != nil {
+		return r, fmt.Errorf("%s: provenance: %w", digest, err)
 	}
-	why := ""
-	if len(rejected) > 0 {
-		why = " (rejected: " + strings.Join(rejected, "; ") + ")"
+	if r.plan, err = build.PlanFromProvenance(&p); err != nil {
+		return r, fmt.Errorf("%s: %w", digest, err)
 	}
-	return r, fmt.Errorf("%s: no SLSA provenance signed by this key%s", digest, why)
+	r.spec = p.BuildDefinition.ExternalParameters.Spec
+	r.variant = p.BuildDefinition.ExternalParameters.Variant
+	img, err := t.Image(digest)
+	if err != nil {
+		return r, err
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return r, fmt.Errorf("%s: config: %w", digest, err)
+	}
+	r.created = cfg.Created.Time
+	return r, nil
 }
 
 // LocateSpec finds a recorded spec path: relative to the top of the git checkout dir is in
