@@ -1,8 +1,8 @@
 // Package update compares a spec's fresh resolution with its lock: which packages moved to
 // which version, and which CVEs each move fixes — by the vulnerability database (records whose
 // fixed version lies in (old, new]) and by the new package's own changelog (CVE ids in the
-// entries since the old version). The CLI then rewrites the lock, rebuilds what changed and
-// records it all in the timeline.
+// entries since the old version). Updater runs the whole of `spartan update` on top: it
+// rebuilds and publishes what changed, rewrites the lock and records it all in the timeline.
 package update
 
 import (
