@@ -1,10 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -13,8 +10,6 @@ import (
 	"github.com/spartan-images/spartan/internal/scan"
 	"github.com/spartan-images/spartan/internal/vuln"
 )
-
-func init() { commands = append(commands, newAuditCmd) }
 
 func newAuditCmd(g *globals) *cobra.Command {
 	var arch, exitLevel, ignoreFile, format, dbFile, cveLevel string
@@ -104,21 +99,4 @@ The exit status is non-zero when a finding is at or above --exit-level.`,
 	f.StringVar(&dbFile, "db", "", "vulnerability database file for SPT-0009 (default <cache dir>/"+vuln.DefaultFile+" when it exists; without one the check is skipped)")
 	f.StringVar(&cveLevel, "cve-level", audit.DefaultCVELevel, "lowest CVE severity SPT-0009 reports: unimportant, low, medium, high or critical")
 	return cmd
-}
-
-// optionalVulnDB opens the vulnerability database for the commands that use it when there is
-// one: --db must exist, the default file may not (then the result is nil and the CVE checks are
-// skipped). close is never nil.
-func (g *globals) optionalVulnDB(flag string) (db scan.Lookup, closeFn func(), err error) {
-	path := g.dbPath(flag)
-	if flag == "" {
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil, func() {}, nil
-		}
-	}
-	d, err := vuln.Open(path)
-	if err != nil {
-		return nil, func() {}, err
-	}
-	return d, func() { d.Close() }, nil
 }

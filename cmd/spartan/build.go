@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/spartan-images/spartan/internal/oci"
+	"github.com/spartan-images/spartan/internal/publish"
+	"github.com/spartan-images/spartan/internal/registry"
 )
 
 func newBuildCmd(g *globals) *cobra.Command {
@@ -26,50 +28,36 @@ digest is the last line of standard output; logs and progress go to standard err
 				return err
 			}
 			o.NoLayerCache = noLayerCache
-			sc := &supplyChain{signKey: signKey, pushRef: pushRef, layoutDir: layoutDir, log: cmd.ErrOrStderr(),
-				vulnDB: g.dbPath(vulnDB), vulnDBRequired: vulnDB != ""}
-			if err := sc.prepare(); err != nil {
-				return err
-			}
-			started := time.Now()
-			out, err := buildMaybeLocked(cmd.Context(), o, locked, lockFile)
-			if err != nil {
-				return err
-			}
-			finished := time.Now()
-			digest, err := out.Digest()
-			if err != nil {
-				return err
-			}
-			ref := ""
-			if len(out.Tags) > 0 {
-				ref = out.Tags[0]
-			}
-			if layoutDir != "" {
-				if err := oci.WriteLayout(layoutDir, out.Artifact(), ref); err != nil {
-					return fmt.Errorf("write OCI layout: %w", err)
+			po := publish.Options{Layout: layoutDir, Archive: archivePath, Log: cmd.ErrOrStderr(),
+				VulnDB: g.dbPath(vulnDB), VulnDBRequired: vulnDB != "", Client: registry.New("spartan/" + version)}
+			// The key is unlocked before the build, so that a typo or a wrong password fails in a
+			// second rather than after the build.
+			if signKey != "" {
+				if layoutDir == "" && pushRef == "" {
+					return errors.New("--sign-key needs somewhere to store the signatures: --oci DIR or --push REF")
 				}
-			}
-			if archivePath != "" {
-				if out.Index != nil {
-					// podman refuses an oci-archive whose index names more than one image.
-					err = oci.WriteOCIArchive(archivePath, out.Artifact(), out.Tags[:min(1, len(out.Tags))])
-				} else {
-					err = oci.WriteArchive(archivePath, out.Images[0].Image, out.Tags)
-				}
-				if err != nil {
-					return fmt.Errorf("write archive: %w", err)
-				}
-			}
-			if signKey != "" || pushRef != "" {
-				if err := sc.run(cmd.Context(), o, out, started, finished); err != nil {
+				if po.Signer, err = publish.LoadKey(signKey); err != nil {
 					return err
 				}
 			}
-			for _, im := range out.Images {
+			if pushRef != "" {
+				if po.Ref, err = registry.ParseReference(pushRef); err != nil {
+					return fmt.Errorf("--push: %w", err)
+				}
+			}
+			b := publish.Built{Options: o, Started: time.Now()}
+			if b.Output, err = buildMaybeLocked(cmd.Context(), o, locked, lockFile); err != nil {
+				return err
+			}
+			b.Finished = time.Now()
+			res, err := publish.Publish(cmd.Context(), b, po)
+			if err != nil {
+				return err
+			}
+			for _, im := range b.Output.Images {
 				o.Log.Info("image", "arch", im.Plan.Arch, "digest", im.Digest, "packages", len(im.Plan.Result.Packages))
 			}
-			_, err = fmt.Fprintln(cmd.OutOrStdout(), digest)
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), res.Digest)
 			return err
 		},
 	}

@@ -3,21 +3,16 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/spartan-images/spartan/internal/atomicfile"
 	"github.com/spartan-images/spartan/internal/audit"
-	"github.com/spartan-images/spartan/internal/build"
 	"github.com/spartan-images/spartan/internal/compare"
 	"github.com/spartan-images/spartan/internal/imagesource"
 	"github.com/spartan-images/spartan/internal/oci"
 	"github.com/spartan-images/spartan/internal/vuln"
 )
-
-func init() { commands = append(commands, newCompareCmd) }
 
 func newCompareCmd(g *globals) *cobra.Command {
 	var arch, format, htmlFile, baseline, variant, baselineArchive, dbFile string
@@ -62,30 +57,11 @@ counts the CVEs present in each image's Debian packages by severity.`,
 				if arch == "" {
 					arch = oci.DebianArch(imagesource.Host())
 				}
-				o.Archs = []string{arch}
-				gen := compare.GeneralFor(o.Spec, o.Mirrors, arch)
+				bo := compare.BaselineOptions{Arch: arch, Archive: baselineArchive, Audit: opts}
 				if g.verbose > 0 {
-					gen.Stderr = cmd.ErrOrStderr()
+					bo.Stderr = cmd.ErrOrStderr()
 				}
-				o.Log.Info("baseline", "mmdebstrap", strings.Join(gen.Args("OUT"), " "))
-				genImg, err := gen.Build(ctx, os.TempDir())
-				if err != nil {
-					return err
-				}
-				if baselineArchive != "" {
-					tag := "spartan-baseline/" + o.Spec.Name + ":general"
-					if err := oci.WriteArchive(baselineArchive, genImg, []string{tag}); err != nil {
-						return fmt.Errorf("write baseline archive: %w", err)
-					}
-				}
-				out, err := build.Build(ctx, o)
-				if err != nil {
-					return err
-				}
-				if a, _, err = compare.MeasureTarget("general-purpose (mmdebstrap minbase)", &audit.Target{Name: "baseline", Kind: audit.KindMemory, Image: genImg}, opts); err != nil {
-					return err
-				}
-				if b, _, err = compare.MeasureTarget("spartan/"+o.Spec.Name, &audit.Target{Name: o.Spec.Name, Kind: audit.KindMemory, Image: out.Images[0].Image}, opts); err != nil {
+				if a, b, err = compare.Baseline(ctx, o, bo); err != nil {
 					return err
 				}
 			} else {

@@ -10,10 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/spartan-images/spartan/internal/scan"
 	"github.com/spartan-images/spartan/internal/vuln"
 )
-
-func init() { commands = append(commands, newDBCmd) }
 
 // dbPath is the vulnerability database a command uses: --db, else <cache dir>/vuln.db.
 func (g *globals) dbPath(flag string) string {
@@ -21,6 +20,16 @@ func (g *globals) dbPath(flag string) string {
 		return flag
 	}
 	return filepath.Join(g.cacheDir, vuln.DefaultFile)
+}
+
+// optionalVulnDB opens the vulnerability database for the commands that use it when there is
+// one (vuln.OpenOptional): nil when there is none. close is never nil.
+func (g *globals) optionalVulnDB(flag string) (db scan.Lookup, closeFn func(), err error) {
+	d, err := vuln.OpenOptional(g.dbPath(flag), flag != "", nil)
+	if err != nil || d == nil {
+		return nil, func() {}, err
+	}
+	return d, func() { d.Close() }, nil
 }
 
 func newDBCmd(g *globals) *cobra.Command {

@@ -8,8 +8,6 @@ import (
 	"github.com/spartan-images/spartan/internal/sign"
 )
 
-func init() { commands = append(commands, newKeygenCmd) }
-
 func newKeygenCmd(_ *globals) *cobra.Command {
 	var prefix string
 	var force bool

@@ -9,8 +9,6 @@ import (
 	"github.com/spartan-images/spartan/internal/build"
 )
 
-func init() { commands = append(commands, newLockCmd) }
-
 func newLockCmd(g *globals) *cobra.Command {
 	var variant, archs, output string
 	cmd := &cobra.Command{
@@ -63,7 +61,7 @@ func buildMaybeLocked(ctx context.Context, o build.Options, locked bool, lockFil
 	if path == "" {
 		path = build.LockPath(o.Spec)
 	}
-	l, err := build.ReadLock(path, o.Spec)
+	l, err := build.ReadLock(path, o.Spec, build.LockStrict)
 	if err != nil {
 		return nil, err
 	}

@@ -8,8 +8,6 @@ import (
 	"github.com/spartan-images/spartan/internal/migrate"
 )
 
-func init() { commands = append(commands, newMigrateCmd) }
-
 func newMigrateCmd(_ *globals) *cobra.Command {
 	var write bool
 	cmd := &cobra.Command{

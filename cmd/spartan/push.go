@@ -8,8 +8,6 @@ import (
 	"github.com/spartan-images/spartan/internal/registry"
 )
 
-func init() { commands = append(commands, newPushCmd) }
-
 func newPushCmd(_ *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "push SRC REF",

@@ -48,16 +48,14 @@ func newRootCmd() *cobra.Command {
 	f.CountVarP(&g.verbose, "verbose", "v", "more logging (-v info, -vv debug)")
 	f.StringVar(&g.aptDir, "apt-dir", "/etc/apt", "where to read the host's apt sources from")
 	_ = f.MarkHidden("apt-dir")
-	root.AddCommand(newBuildCmd(g), newResolveCmd(g), newVersionCmd())
-	for _, c := range commands {
-		root.AddCommand(c(g))
-	}
+	// Each command lives in its own file; they are all registered here, in help's order.
+	root.AddCommand(
+		newAuditCmd(g), newBuildCmd(g), newCompareCmd(g), newDBCmd(g), newKeygenCmd(g), newLockCmd(g),
+		newMigrateCmd(g), newPushCmd(g), newRebuildCmd(g), newResolveCmd(g), newSBOMCmd(g), newScanCmd(g),
+		newSignCmd(g), newTimelineCmd(g), newUpdateCmd(g), newVerifyCmd(g), newVersionCmd(), newVEXCmd(g),
+	)
 	return root
 }
-
-// commands are registered by the files that define them (init functions), so that each
-// command lives in its own file.
-var commands []func(*globals) *cobra.Command
 
 func (g *globals) logger() *slog.Logger {
 	level := slog.LevelWarn
@@ -116,15 +114,26 @@ func (g *globals) options(specPath, variant, archs string) (build.Options, error
 		Log:        log,
 		Version:    version,
 	}
-	if sde := os.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
-		secs, err := strconv.ParseInt(sde, 10, 64)
-		if err != nil {
-			return o, fmt.Errorf("SOURCE_DATE_EPOCH=%q: not a number of seconds", sde)
-		}
-		t := time.Unix(secs, 0).UTC()
+	epoch, err := sourceDateEpoch()
+	if epoch != nil {
+		t := epoch.UTC()
 		o.Epoch = &t
 	}
-	return o, nil
+	return o, err
+}
+
+// sourceDateEpoch is $SOURCE_DATE_EPOCH, nil when it is not set.
+func sourceDateEpoch() (*time.Time, error) {
+	sde := os.Getenv("SOURCE_DATE_EPOCH")
+	if sde == "" {
+		return nil, nil
+	}
+	secs, err := strconv.ParseInt(sde, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("SOURCE_DATE_EPOCH=%q: not a number of seconds", sde)
+	}
+	t := time.Unix(secs, 0)
+	return &t, nil
 }
 
 func newVersionCmd() *cobra.Command {

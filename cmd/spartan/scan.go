@@ -10,8 +10,6 @@ import (
 	"github.com/spartan-images/spartan/internal/vuln"
 )
 
-func init() { commands = append(commands, newScanCmd) }
-
 // errFindings makes the process exit non-zero without printing usage.
 type errFindings struct {
 	n   int
@@ -40,7 +38,12 @@ Exit status 1 with --fail-on when a finding reaches that severity.`,
 					return fmt.Errorf("--fail-on: %w", err)
 				}
 			}
-			rep, err := runScan(cmd, g.dbPath(dbFile), args[0], arch, g.scanOptions()...)
+			db, err := vuln.Open(g.dbPath(dbFile))
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			rep, err := runScan(cmd, db, args[0], arch, g.scanOptions()...)
 			if err != nil {
 				return err
 			}
@@ -84,12 +87,8 @@ func (g *globals) scanOptions() []scan.Option {
 	return []scan.Option{scan.WithLayerCache(c)}
 }
 
-func runScan(cmd *cobra.Command, dbPath, target, arch string, opts ...scan.Option) (*scan.Report, error) {
-	db, err := vuln.Open(dbPath)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
+// runScan scans target's packages against db.
+func runScan(cmd *cobra.Command, db *vuln.DB, target, arch string, opts ...scan.Option) (*scan.Report, error) {
 	inv, err := loadInventory(cmd, target, arch, opts...)
 	if err != nil {
 		return nil, err

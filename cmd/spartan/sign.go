@@ -9,8 +9,6 @@ import (
 	"github.com/spartan-images/spartan/internal/sign"
 )
 
-func init() { commands = append(commands, newSignCmd) }
-
 func newSignCmd(_ *globals) *cobra.Command {
 	var keyPath string
 	var attest []string

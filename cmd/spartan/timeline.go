@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -10,12 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/spartan-images/spartan/internal/scan"
 	"github.com/spartan-images/spartan/internal/timeline"
 	"github.com/spartan-images/spartan/internal/vuln"
 )
-
-func init() { commands = append(commands, newTimelineCmd) }
 
 func newTimelineCmd(g *globals) *cobra.Command {
 	var timelineFile, dbFile, target, arch string
@@ -47,16 +43,18 @@ rebuilt layout, or --target) are listed by age.`,
 			}
 			var open []timeline.Open
 			scanned := false
-			if target != "" {
-				if _, err := os.Stat(target); err == nil {
-					open, err = openCVEs(cmd, g.dbPath(dbFile), target, arch, g.scanOptions()...)
-					switch {
-					case errors.Is(err, vuln.ErrNoDatabase) && dbFile == "":
-					case err != nil:
+			if _, err := os.Stat(target); target != "" && err == nil {
+				db, err := vuln.OpenOptional(g.dbPath(dbFile), dbFile != "", nil)
+				if err != nil {
+					return err
+				}
+				if db != nil {
+					defer db.Close()
+					rep, err := runScan(cmd, db, target, arch, g.scanOptions()...)
+					if err != nil {
 						return err
-					default:
-						scanned = true
 					}
+					open, scanned = timeline.OpenCVEs(rep), true
 				}
 			}
 			w := cmd.OutOrStdout()
@@ -92,26 +90,4 @@ rebuilt layout, or --target) are listed by age.`,
 	f.StringVar(&arch, "arch", "", "platform to scan in a multi-arch layout (default: the host's)")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
-}
-
-// openCVEs are the findings of a scan of target: CVEs the image still carries.
-func openCVEs(cmd *cobra.Command, dbPath, target, arch string, opts ...scan.Option) ([]timeline.Open, error) {
-	rep, err := runScan(cmd, dbPath, target, arch, opts...)
-	if err != nil {
-		return nil, err
-	}
-	var out []timeline.Open
-	seen := map[string]bool{}
-	for _, f := range rep.Findings {
-		if seen[f.CVE] {
-			continue
-		}
-		seen[f.CVE] = true
-		o := timeline.Open{CVE: f.CVE, Package: f.Source, Status: f.Status}
-		if t, err := time.Parse(time.RFC3339, f.Published); err == nil {
-			o.Published = &t
-		}
-		out = append(out, o)
-	}
-	return out, nil
 }

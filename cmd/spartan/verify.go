@@ -10,8 +10,6 @@ import (
 	"github.com/spartan-images/spartan/internal/verify"
 )
 
-func init() { commands = append(commands, newVerifyCmd) }
-
 func newVerifyCmd(_ *globals) *cobra.Command {
 	var keyPath, require string
 	cmd := &cobra.Command{

@@ -12,8 +12,6 @@ import (
 	"github.com/spartan-images/spartan/internal/vuln"
 )
 
-func init() { commands = append(commands, newVEXCmd) }
-
 func newVEXCmd(g *globals) *cobra.Command {
 	var dbFile, arch, cutsFile, timestamp, author, output string
 	cmd := &cobra.Command{
@@ -27,12 +25,10 @@ func newVEXCmd(g *globals) *cobra.Command {
 				if ts, err = time.Parse(time.RFC3339, timestamp); err != nil {
 					return fmt.Errorf("--timestamp %q: want RFC 3339 (2026-01-02T15:04:05Z)", timestamp)
 				}
-			} else if sde := os.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
-				var secs int64
-				if _, err := fmt.Sscan(sde, &secs); err != nil {
-					return fmt.Errorf("SOURCE_DATE_EPOCH=%q: not a number of seconds", sde)
-				}
-				ts = time.Unix(secs, 0)
+			} else if epoch, err := sourceDateEpoch(); err != nil {
+				return err
+			} else if epoch != nil {
+				ts = *epoch
 			}
 			var cuts []string
 			if cutsFile != "" {

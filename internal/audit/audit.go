@@ -115,20 +115,16 @@ type Image struct {
 	// read, with InstalledErr saying which.
 	Installed    *inventory.Inventory
 	InstalledErr error
-	// Vulns is the image's vulnerability scan when ReadWith was given a database and the image
+	// Vulns is the image's vulnerability scan when Read was given a database and the image
 	// is a Debian one; otherwise VulnsSkipped says why there is none.
 	Vulns        *scan.Report
 	VulnsSkipped string
 	CVELevel     string // the lowest severity SPT-0009 reports
 }
 
-// Read flattens a target's image.
-func Read(t *Target) (*Image, error) {
-	return ReadWith(t, Options{})
-}
-
-// ReadWith flattens a target's image and, with a vulnerability database, scans its packages.
-func ReadWith(t *Target, o Options) (*Image, error) {
+// Read flattens a target's image and, with a vulnerability database (o.Vulns), scans its
+// packages.
+func Read(t *Target, o Options) (*Image, error) {
 	cfg, err := t.Image.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("%s: read image config: %w", t.Name, err)
@@ -183,9 +179,10 @@ func sortFindings(fs []Finding) {
 	})
 }
 
-// Audit reads and checks one target.
+// Audit reads and checks one target; o carries what some checks need (the vulnerability
+// database).
 func Audit(t *Target, o Options) (*Report, error) {
-	im, err := ReadWith(t, o)
+	im, err := Read(t, o)
 	if err != nil {
 		return nil, err
 	}

@@ -168,7 +168,7 @@ func TestWhiteouts(t *testing.T) {
 			reg("opt/tools/new.txt", 0o644, "fine\n"),
 			reg("etc/app.conf", 0o644, "x\n"), // replaced with a safe mode
 		})
-	im, err := Read(&Target{Name: "wh", Kind: KindMemory, Image: img})
+	im, err := Read(&Target{Name: "wh", Kind: KindMemory, Image: img}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

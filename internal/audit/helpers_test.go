@@ -91,7 +91,7 @@ func testImage(t *testing.T, cfg v1.Config, history []v1.History, layers ...[]fi
 
 func audit(t *testing.T, img v1.Image) *Report {
 	t.Helper()
-	im, err := Read(&Target{Name: "test", Kind: KindMemory, Image: img})
+	im, err := Read(&Target{Name: "test", Kind: KindMemory, Image: img}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func TestTargetKinds(t *testing.T) {
 			if tg.Kind != tt.kind {
 				t.Errorf("kind %s, want %s", tg.Kind, tt.kind)
 			}
-			im, err := Read(tg)
+			im, err := Read(tg, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

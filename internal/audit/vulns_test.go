@@ -25,7 +25,7 @@ func debianImage(t *testing.T) []file {
 func auditWith(t *testing.T, layers []file, o Options) (*Report, *Image) {
 	t.Helper()
 	img := testImage(t, nonroot, nil, layers)
-	im, err := ReadWith(&Target{Name: "test", Kind: KindMemory, Image: img}, o)
+	im, err := Read(&Target{Name: "test", Kind: KindMemory, Image: img}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,10 +150,10 @@ func (failingDB) Lookup(string, string) ([]vuln.Record, error) {
 
 func TestVulnerabilityErrors(t *testing.T) {
 	img := testImage(t, nonroot, nil, debianImage(t))
-	if _, err := ReadWith(&Target{Name: "x", Kind: KindMemory, Image: img}, Options{Vulns: failingDB{}}); err == nil || !strings.Contains(err.Error(), "bucket damaged") {
+	if _, err := Read(&Target{Name: "x", Kind: KindMemory, Image: img}, Options{Vulns: failingDB{}}); err == nil || !strings.Contains(err.Error(), "bucket damaged") {
 		t.Errorf("lookup failure: err = %v", err)
 	}
-	if _, err := ReadWith(&Target{Name: "x", Kind: KindMemory, Image: img}, Options{CVELevel: "severe"}); err == nil {
+	if _, err := Read(&Target{Name: "x", Kind: KindMemory, Image: img}, Options{CVELevel: "severe"}); err == nil {
 		t.Error("accepted --cve-level severe")
 	}
 }

@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -163,11 +164,32 @@ func WriteLock(path string, l *Lock) error {
 // ErrStaleLock says the spec changed since the lock was written.
 var ErrStaleLock = errors.New("lock is stale")
 
-// ReadLock reads a lock and checks that it belongs to the spec as it is now.
-func ReadLock(path string, s *spec.Spec) (*Lock, error) {
+// LockMode says how much of a lock's relation to the spec ReadLock insists on. Both modes
+// check what makes a lock usable at all: JSON, the format version and every package's
+// name, version, SHA-256 and filename.
+type LockMode int
+
+const (
+	// LockStrict is for building from the lock (build --locked): it must exist and belong to
+	// the spec as it is now (same variant, same spec digest).
+	LockStrict LockMode = iota
+	// LockTolerant is for comparing with the lock (update): a lock the spec has outgrown still
+	// says what the image held, and a missing lock is (nil, nil) — every package is new.
+	LockTolerant
+)
+
+// ReadLock reads the lock at path; s is the spec it should belong to (only LockStrict needs it).
+func ReadLock(path string, s *spec.Spec, mode LockMode) (*Lock, error) {
+	again := "run `spartan lock` again"
+	if mode == LockTolerant {
+		again = "delete it and run `spartan update` again"
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && mode == LockTolerant:
+			return nil, nil
+		case errors.Is(err, fs.ErrNotExist):
 			return nil, fmt.Errorf("no lock at %s: run `spartan lock` first", path)
 		}
 		return nil, fmt.Errorf("read lock: %w", err)
@@ -177,7 +199,17 @@ func ReadLock(path string, s *spec.Spec) (*Lock, error) {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	if l.LockVersion != LockVersion {
-		return nil, fmt.Errorf("lock %s: format version %d, this spartan reads %d: run `spartan lock` again", path, l.LockVersion, LockVersion)
+		return nil, fmt.Errorf("lock %s: format version %d, this spartan reads %d: %s", path, l.LockVersion, LockVersion, again)
+	}
+	for _, a := range l.Archs {
+		for _, p := range a.Packages {
+			if p.Name == "" || p.Version == "" || !isSHA256(p.SHA256) || p.Filename == "" {
+				return nil, fmt.Errorf("lock %s: %s: package %q is missing its version, sha256 or filename: %s", path, a.Arch, p.Name, again)
+			}
+		}
+	}
+	if mode == LockTolerant {
+		return &l, nil
 	}
 	if l.Spec.Variant != variantName(s) {
 		return nil, fmt.Errorf("lock %s is for variant %s, not %s", path, l.Spec.Variant, variantName(s))
@@ -185,14 +217,12 @@ func ReadLock(path string, s *spec.Spec) (*Lock, error) {
 	if d := s.Digest(); l.Spec.SHA256 != d {
 		return nil, fmt.Errorf("%w: %s changed since %s was written (spec sha256 %.12s…, locked %.12s…): run `spartan lock` again", ErrStaleLock, s.File, path, d, l.Spec.SHA256)
 	}
-	for _, a := range l.Archs {
-		for _, p := range a.Packages {
-			if p.Name == "" || p.Version == "" || len(p.SHA256) != 64 || p.Filename == "" {
-				return nil, fmt.Errorf("lock %s: %s: package %q is missing its version, sha256 or filename", path, a.Arch, p.Name)
-			}
-		}
-	}
 	return &l, nil
+}
+
+func isSHA256(s string) bool {
+	_, err := hex.DecodeString(s)
+	return len(s) == 64 && err == nil
 }
 
 // Plans turns the lock back into build plans, for the options' architectures (the spec's

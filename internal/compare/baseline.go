@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/spartan-images/spartan/internal/audit"
 	"github.com/spartan-images/spartan/internal/build"
 	"github.com/spartan-images/spartan/internal/oci"
 	"github.com/spartan-images/spartan/internal/spec"
@@ -118,4 +119,52 @@ func ImageFromRootfs(tarPath, debArch, createdBy string) (v1.Image, error) {
 		return nil, fmt.Errorf("image from %s: %w", tarPath, err)
 	}
 	return img, nil
+}
+
+// BaselineOptions say how `compare --baseline general` builds the two images.
+type BaselineOptions struct {
+	Arch    string    // Debian architecture of both images
+	Archive string    // also write the general-purpose image as a docker-archive here
+	Stderr  io.Writer // mmdebstrap's progress; nil = discarded unless it fails
+	TempDir string    // where mmdebstrap's root filesystem goes (os.TempDir() when empty)
+	Audit   audit.Options
+	// Mmdebstrap is the program to run ("mmdebstrap" from PATH when empty).
+	Mmdebstrap string
+}
+
+// Baseline builds the general-purpose equivalent of o's spec (GeneralFor) and the Spartan
+// image of the spec for one architecture and measures both: a is the general-purpose image,
+// b Spartan's.
+func Baseline(ctx context.Context, o build.Options, bo BaselineOptions) (a, b *Metrics, err error) {
+	o.Archs = []string{bo.Arch}
+	gen := GeneralFor(o.Spec, o.Mirrors, bo.Arch)
+	gen.Stderr, gen.Mmdebstrap = bo.Stderr, bo.Mmdebstrap
+	if o.Log != nil {
+		o.Log.Info("baseline", "mmdebstrap", strings.Join(gen.Args("OUT"), " "))
+	}
+	dir := bo.TempDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	genImg, err := gen.Build(ctx, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if bo.Archive != "" {
+		tag := "spartan-baseline/" + o.Spec.Name + ":general"
+		if err := oci.WriteArchive(bo.Archive, genImg, []string{tag}); err != nil {
+			return nil, nil, fmt.Errorf("write baseline archive: %w", err)
+		}
+	}
+	out, err := build.Build(ctx, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	if a, _, err = MeasureTarget("general-purpose (mmdebstrap minbase)", &audit.Target{Name: "baseline", Kind: audit.KindMemory, Image: genImg}, bo.Audit); err != nil {
+		return nil, nil, err
+	}
+	if b, _, err = MeasureTarget("spartan/"+o.Spec.Name, &audit.Target{Name: o.Spec.Name, Kind: audit.KindMemory, Image: out.Images[0].Image}, bo.Audit); err != nil {
+		return nil, nil, err
+	}
+	return a, b, nil
 }

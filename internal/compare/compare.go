@@ -167,7 +167,7 @@ func (d *Diff) Rows() []Row {
 // MeasureTarget audits and measures one loaded image; o carries the vulnerability database
 // for the CVE rows.
 func MeasureTarget(name string, t *audit.Target, o audit.Options) (*Metrics, *audit.Report, error) {
-	im, err := audit.ReadWith(t, o)
+	im, err := audit.Read(t, o)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -172,3 +172,30 @@ func TestAttestationAnnotationMustMatchStatement(t *testing.T) {
 		t.Fatalf("ok %d rejected %v", len(ok), rejected)
 	}
 }
+
+// TestAttested: the one attestation asked for, by type and key; none of that type, or only
+// one by another key, is an error that says what was looked for and what was rejected.
+func TestAttested(t *testing.T) {
+	ctx := context.Background()
+	key, other := testKey(t), testKey(t)
+	st := memStore{}
+	prov := Attestation{"https://slsa.dev/provenance/v1", statement(t, "https://slsa.dev/provenance/v1", testDigest)}
+	spdx := Attestation{"https://spdx.dev/Document", statement(t, "https://spdx.dev/Document", testDigest)}
+	if err := (Signer{Key: key}).Attest(ctx, st, testDigest, []Attestation{prov}); err != nil {
+		t.Fatal(err)
+	}
+	if err := (Signer{Key: other}).Attest(ctx, st, testDigest, []Attestation{spdx}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Attested(ctx, st, &key.PublicKey, testDigest, "SLSA provenance", "https://slsa.dev/provenance/v0.2", prov.PredicateType)
+	if err != nil || a.PredicateType != prov.PredicateType {
+		t.Fatalf("provenance: %+v, %v", a, err)
+	}
+	_, err = Attested(ctx, st, &key.PublicKey, testDigest, "SPDX SBOM", spdx.PredicateType)
+	if err == nil || !strings.Contains(err.Error(), testDigest+": no SPDX SBOM signed by this key (rejected: attestation layer 1 (https://spdx.dev/Document)") {
+		t.Fatalf("SBOM signed by another key: %v", err)
+	}
+	if note := RejectedNote(nil); note != "" {
+		t.Errorf("nothing rejected: %q", note)
+	}
+}

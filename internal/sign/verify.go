@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -103,4 +104,29 @@ func VerifyAttestations(ctx context.Context, st Store, pub *ecdsa.PublicKey, dig
 		rejected = append(rejected, fmt.Sprintf("attestation layer %d (%s): %v", i, pt, err))
 	}
 	return ok, rejected, nil
+}
+
+// Attested returns digest's first attestation verified with pub whose predicate type is one
+// of types; what names it in the error when there is none ("SLSA provenance"), with the
+// reasons the others were rejected.
+func Attested(ctx context.Context, st Store, pub *ecdsa.PublicKey, digest, what string, types ...string) (Verified, error) {
+	atts, rejected, err := VerifyAttestations(ctx, st, pub, digest)
+	if err != nil {
+		return Verified{}, err
+	}
+	for _, a := range atts {
+		if slices.Contains(types, a.PredicateType) {
+			return a, nil
+		}
+	}
+	return Verified{}, fmt.Errorf("%s: no %s signed by this key%s", digest, what, RejectedNote(rejected))
+}
+
+// RejectedNote says why attestations were rejected, for an error about a missing one: ""
+// when none were.
+func RejectedNote(rejected []string) string {
+	if len(rejected) == 0 {
+		return ""
+	}
+	return " (rejected: " + strings.Join(rejected, "; ") + ")"
 }

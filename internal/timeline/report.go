@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spartan-images/spartan/internal/debian/version"
+	"github.com/spartan-images/spartan/internal/scan"
 )
 
 // SeenKey identifies a package version of one image architecture in the Seen events.
@@ -153,6 +154,24 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 type Open struct {
 	CVE, Package, Status string
 	Published            *time.Time
+}
+
+// OpenCVEs are the CVEs a scan found in an image, once each.
+func OpenCVEs(rep *scan.Report) []Open {
+	var out []Open
+	seen := map[string]bool{}
+	for _, f := range rep.Findings {
+		if seen[f.CVE] {
+			continue
+		}
+		seen[f.CVE] = true
+		o := Open{CVE: f.CVE, Package: f.Source, Status: f.Status}
+		if t, err := time.Parse(time.RFC3339, f.Published); err == nil {
+			o.Published = &t
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 // Bucket counts open CVEs of one age range.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spartan-images/spartan/internal/scan"
 )
 
 func TestPercentile(t *testing.T) {
@@ -120,5 +122,20 @@ func TestReportAndFile(t *testing.T) {
 	f.Close()
 	if _, err := Read(path); err == nil || !strings.Contains(err.Error(), "line 12") {
 		t.Errorf("corrupt line: %v", err)
+	}
+}
+
+// TestOpenCVEs: a CVE found in several binary packages of one source is one open CVE; a
+// publication date is kept when the scan has one.
+func TestOpenCVEs(t *testing.T) {
+	rep := &scan.Report{Findings: []scan.Finding{
+		{CVE: "CVE-2026-0001", Package: "libssl3t64", Source: "openssl", Status: "open", Published: "2026-02-27T12:00:00Z"},
+		{CVE: "CVE-2026-0001", Package: "openssl", Source: "openssl", Status: "open", Published: "2026-02-27T12:00:00Z"},
+		{CVE: "CVE-2026-0002", Package: "libc6", Source: "glibc", Status: "resolved"},
+	}}
+	got := OpenCVEs(rep)
+	if len(got) != 2 || got[0].CVE != "CVE-2026-0001" || got[0].Package != "openssl" || got[0].Published == nil ||
+		!got[0].Published.Equal(time.Date(2026, 2, 27, 12, 0, 0, 0, time.UTC)) || got[1].Published != nil || got[1].Status != "resolved" {
+		t.Fatalf("%+v", got)
 	}
 }

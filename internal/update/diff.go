@@ -1,16 +1,11 @@
 // Package update compares a spec's fresh resolution with its lock: which packages moved to
 // which version, and which CVEs each move fixes — by the vulnerability database (records whose
 // fixed version lies in (old, new]) and by the new package's own changelog (CVE ids in the
-// entries since the old version). The CLI then rewrites the lock, rebuilds what changed and
-// records it all in the timeline.
+// entries since the old version). Updater runs the whole of `spartan update` on top: it
+// rebuilds and publishes what changed, rewrites the lock and records it all in the timeline.
 package update
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 	"slices"
 
 	"github.com/spartan-images/spartan/internal/build"
@@ -34,26 +29,6 @@ type Bump struct {
 // Added and Removed tell a package that joined or left the image from a version change.
 func (b Bump) Added() bool   { return b.Old == "" }
 func (b Bump) Removed() bool { return b.New == "" }
-
-// ReadLockLoose reads a lock for comparison only: a lock the spec has outgrown (stale) still
-// says what the image held. A missing lock is (nil, nil): every package is new.
-func ReadLockLoose(path string) (*build.Lock, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read lock: %w", err)
-	}
-	var l build.Lock
-	if err := json.Unmarshal(data, &l); err != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	if l.LockVersion != build.LockVersion {
-		return nil, fmt.Errorf("lock %s: format version %d, this spartan reads %d: delete it and run `spartan update` again", path, l.LockVersion, build.LockVersion)
-	}
-	return &l, nil
-}
 
 // Diff lists the packages that differ between two locks, per architecture of the new one,
 // sorted by architecture and name. A nil old lock makes every package an addition.

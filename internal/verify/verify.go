@@ -126,11 +126,7 @@ func verifyImage(ctx context.Context, t *registry.Target, digest string, reqs []
 			found = append(found, byType[pt]...)
 		}
 		if len(found) == 0 {
-			why := ""
-			if len(rejected) > 0 {
-				why = " (rejected: " + strings.Join(rejected, "; ") + ")"
-			}
-			return fmt.Errorf("%s: no verified %s attestation (%s)%s", digest, r.name, strings.Join(r.types, " or "), why)
+			return fmt.Errorf("%s: no verified %s attestation (%s)%s", digest, r.name, strings.Join(r.types, " or "), sign.RejectedNote(rejected))
 		}
 		for _, a := range found {
 			rep.add("%s: %s attestation verified, subject matches", digest, a.PredicateType)

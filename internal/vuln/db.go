@@ -102,6 +102,21 @@ func Open(path string) (*DB, error) {
 	return &DB{bolt: b, Path: path}, nil
 }
 
+// OpenOptional opens the database for a command that works without one and uses it when it
+// is there. required says the path was asked for explicitly (--db): then a missing database
+// is an error like any other. Otherwise a missing one gives (nil, nil), after telling note
+// (when not nil) why, so that the command can say what it does instead.
+func OpenOptional(path string, required bool, note func(missing error)) (*DB, error) {
+	db, err := Open(path)
+	if errors.Is(err, ErrNoDatabase) && !required {
+		if note != nil {
+			note(err)
+		}
+		return nil, nil
+	}
+	return db, err
+}
+
 // Close releases the database.
 func (d *DB) Close() error { return d.bolt.Close() }
 

@@ -305,3 +305,49 @@ func TestUpdateConditional(t *testing.T) {
 		t.Fatalf("server error: err = %v", err)
 	}
 }
+
+// TestOpenOptional: the rule every command with an optional database follows — used when
+// present, a note when absent, an error when it was asked for and is absent.
+func TestOpenOptional(t *testing.T) {
+	present := filepath.Join(t.TempDir(), "vuln.db")
+	if _, err := ImportTrackerFile(present, "testdata/tracker/vunnel_debian.json", now); err != nil {
+		t.Fatal(err)
+	}
+	absent := filepath.Join(t.TempDir(), "none.db")
+	notADB := filepath.Join(t.TempDir(), "garbage.db")
+	if err := os.WriteFile(notADB, []byte("not a bolt file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		path     string
+		required bool
+		wantDB   bool
+		wantNote bool
+		wantErr  bool
+	}{
+		{"present", present, false, true, false, false},
+		{"present and asked for", present, true, true, false, false},
+		{"absent", absent, false, false, true, false},
+		{"absent but asked for", absent, true, false, false, true},
+		{"not a database", notADB, false, false, false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var note error
+			db, err := OpenOptional(tc.path, tc.required, func(why error) { note = why })
+			if db != nil {
+				defer db.Close()
+			}
+			if (db != nil) != tc.wantDB || (note != nil) != tc.wantNote || (err != nil) != tc.wantErr {
+				t.Fatalf("db %v, note %v, err %v", db != nil, note, err)
+			}
+			if tc.wantNote && !errors.Is(note, ErrNoDatabase) {
+				t.Errorf("note %v does not say there is no database", note)
+			}
+			if tc.wantErr && tc.path == absent && !errors.Is(err, ErrNoDatabase) {
+				t.Errorf("err %v", err)
+			}
+		})
+	}
+}
