@@ -18,6 +18,9 @@ import (
 	"github.com/spartan-images/spartan/internal/testkit"
 )
 
+// appDate is when the fake archive's app was built; every other package has testkit.DefaultDate.
+var appDate = testkit.DefaultDate.Add(24 * time.Hour)
+
 // fakeArchive serves a small signed repository shaped like Debian's: a libc with its loader in
 // the pre-merged-/usr place, CA certificates, tzdata, an app that depends on a shell.
 func fakeArchive(t *testing.T, appVersion string) (*testkit.Server, *testkit.Repo) {
@@ -42,7 +45,8 @@ func fakeArchive(t *testing.T, appVersion string) (*testkit.Server, *testkit.Rep
 		}},
 		{Name: "bash", Version: "5.2", AutoDirs: true, Files: []testkit.File{{Path: "/bin/bash", Body: "\x7fELF bash", Mode: 0o755}}},
 		{Name: "debconf", Version: "1.5", Arch: "all", AutoDirs: true, Files: []testkit.File{{Path: "/usr/bin/debconf", Body: "#!/usr/bin/perl"}}},
-		{Name: "app", Version: appVersion, Depends: "libc6 (>= 2.38), bash", AutoDirs: true, Files: []testkit.File{
+		// Built a day after the rest, as an update would be: the image's times are not all one.
+		{Name: "app", Version: appVersion, Depends: "libc6 (>= 2.38), bash", Date: appDate, AutoDirs: true, Files: []testkit.File{
 			{Path: "/usr/bin/app", Body: "\x7fELF app " + appVersion, Mode: 0o4755},
 		}},
 	}
@@ -309,7 +313,7 @@ func TestBuildSecurityUpdate(t *testing.T) {
 	if got, want := strings.Join(changed, " "), "app spartan-rootfs"; got != want {
 		t.Errorf("changed layers %q, want %q", got, want)
 	}
-	if !oldCreated.Equal(testkit.DefaultDate) || !newCreated.Equal(fixed) {
-		t.Errorf("created %v then %v, want %v then %v", oldCreated, newCreated, testkit.DefaultDate, fixed)
+	if !oldCreated.Equal(appDate) || !newCreated.Equal(fixed) {
+		t.Errorf("created %v then %v, want %v then %v", oldCreated, newCreated, appDate, fixed)
 	}
 }
