@@ -393,3 +393,19 @@ func TestDefaultEpoch(t *testing.T) {
 		t.Errorf("Epoch = %v, want truncated to the second", res.Epoch)
 	}
 }
+
+// goldenLayers pins the bytes of TestGoldenLayers' image: timestamps, grouping and every other
+// rule of docs/layers.md show up in them. Change it only deliberately, saying why in the commit.
+const goldenLayers = "80bc86d7c695876616998a97e7d3f979986576265e4e23c10d4af52da9882898"
+
+func TestGoldenLayers(t *testing.T) {
+	debs := imageDebs("3.0.11-1")
+	for i := range debs {
+		debs[i].Date = testkit.DefaultDate.Add(time.Duration(i) * time.Hour)
+	}
+	opts := testOptions()
+	opts.Epoch = time.Time{}
+	if got := digest(mustAssemble(t, opts, debs...)); got != goldenLayers {
+		t.Errorf("layers digest %s, want %s", got, goldenLayers)
+	}
+}
