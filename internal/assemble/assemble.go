@@ -60,7 +60,7 @@ func Assemble(inputs []Input, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("assemble: %w", err)
 		}
 	}
-	res.Epoch = a.epoch()
+	res.Epoch = a.created()
 	res.Layers, err = a.writeLayers(a.planLayers(), res.Epoch)
 	if err != nil {
 		return nil, fmt.Errorf("assemble: %w", err)
@@ -139,19 +139,30 @@ func firstErr(errs []error) error {
 	return nil
 }
 
-// epoch is the mtime of every entry: the caller's (SOURCE_DATE_EPOCH, release date) or else
-// the newest mtime inside the packages, which the package set alone determines.
-func (a *assembler) epoch() time.Time {
-	e := a.opts.Epoch
-	if e.IsZero() {
-		for _, l := range a.pkgs {
-			if l.newest.After(e) {
-				e = l.newest
-			}
+// clamp is the time a package's entries carry: its own newest mtime, no later than the caller's
+// epoch (SOURCE_DATE_EPOCH) when one is set, never before 1970, in whole seconds. It depends on
+// that package alone, so an update of another package leaves this one's layer unchanged.
+func (a *assembler) clamp(t time.Time) time.Time {
+	if e := a.opts.Epoch; !e.IsZero() && t.After(e) {
+		t = e
+	}
+	if t.Before(time.Unix(0, 0)) {
+		t = time.Unix(0, 0)
+	}
+	return t.UTC().Truncate(time.Second)
+}
+
+// created is the image's creation time and the mtime of the synthesized entries: the caller's
+// epoch when set, else the newest package time, which the package set alone determines.
+func (a *assembler) created() time.Time {
+	if !a.opts.Epoch.IsZero() {
+		return a.clamp(a.opts.Epoch)
+	}
+	e := a.clamp(time.Unix(0, 0))
+	for _, l := range a.pkgs {
+		if t := a.clamp(l.newest); t.After(e) {
+			e = t
 		}
 	}
-	if e.Before(time.Unix(0, 0)) {
-		e = time.Unix(0, 0)
-	}
-	return e.UTC().Truncate(time.Second)
+	return e
 }

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"fmt"
+	"math/bits"
 	"sort"
 	"strings"
 	"time"
@@ -25,9 +26,9 @@ type sourceGroup struct {
 	bytes    int64
 }
 
-// planLayers groups packages by source package and gives the biggest groups a layer each,
-// so a security update of one source usually replaces one layer; everything else shares a
-// layer, and the synthesized files come last. See docs/layers.md.
+// planLayers groups packages by source package and gives the biggest groups (by size class) a
+// layer each, so a security update of one source usually replaces one layer; everything else
+// shares a layer, and the synthesized files come last. See docs/layers.md.
 func (a *assembler) planLayers() []layerPlan {
 	budget := a.opts.LayerBudget
 	if budget <= 0 {
@@ -54,8 +55,8 @@ func (a *assembler) planLayers() []layerPlan {
 		g.bytes += l.bytes
 	}
 	sort.Slice(groups, func(i, j int) bool {
-		if groups[i].bytes != groups[j].bytes {
-			return groups[i].bytes > groups[j].bytes
+		if ci, cj := sizeClass(groups[i].bytes), sizeClass(groups[j].bytes); ci != cj {
+			return ci > cj
 		}
 		return groups[i].source < groups[j].source
 	})
@@ -78,6 +79,13 @@ func (a *assembler) planLayers() []layerPlan {
 	return append(plans, layerPlan{name: RootfsPackage, packages: []string{RootfsPackage}})
 }
 
+// sizeClass ranks groups by the power of two their size falls in, not by the size itself:
+// ranking by exact bytes would let a few bytes more in one update swap two groups of similar
+// size across the own-layer cut, rewriting both layers and another group's. Within a class the
+// source name decides, which no update changes; only a group whose size crosses a power of two
+// can move. See docs/layers.md.
+func sizeClass(n int64) int { return bits.Len64(uint64(n)) }
+
 // sourceOf is the source package: from the index, else the .deb's Source field ("src (ver)").
 func sourceOf(l *loaded) string {
 	for _, s := range []string{l.in.Pkg.Source, l.info.Control.Get("Source")} {
@@ -95,8 +103,9 @@ func sorted(s []string) []string {
 }
 
 // writeLayers renders each planned layer: the entries its packages own, plus every directory
-// above them, so each layer unpacks on its own.
-func (a *assembler) writeLayers(plans []layerPlan, mtime time.Time) ([]Layer, error) {
+// above them, so each layer unpacks on its own. An entry's mtime comes from the packages of its
+// own layer only (entryTimes), so a layer's bytes depend on nothing outside it.
+func (a *assembler) writeLayers(plans []layerPlan, created time.Time) ([]Layer, error) {
 	layerOf := map[string]int{}
 	for i, pl := range plans {
 		for _, p := range pl.packages {
@@ -119,6 +128,10 @@ func (a *assembler) writeLayers(plans []layerPlan, mtime time.Time) ([]Layer, er
 			}
 		}
 	}
+	pkgTime := map[string]time.Time{RootfsPackage: created}
+	for _, l := range a.pkgs {
+		pkgTime[l.in.Pkg.Name] = a.clamp(l.newest)
+	}
 	layers := make([]Layer, len(plans))
 	for i, pl := range plans {
 		paths := make([]string, 0, len(members[i]))
@@ -127,7 +140,8 @@ func (a *assembler) writeLayers(plans []layerPlan, mtime time.Time) ([]Layer, er
 		}
 		// Plain byte order puts every directory before what it contains.
 		sort.Strings(paths)
-		data, err := writeTar(paths, a.tree, mtime)
+		mtimes := entryTimes(paths, a.tree, pl.packages, pkgTime)
+		data, err := writeTar(paths, a.tree, mtimes)
 		if err != nil {
 			return nil, fmt.Errorf("layer %s: %w", pl.name, err)
 		}
@@ -136,10 +150,39 @@ func (a *assembler) writeLayers(plans []layerPlan, mtime time.Time) ([]Layer, er
 	return layers, nil
 }
 
-// writeTar writes the entries in the given order with nothing taken from the host: fixed
-// mtime, numeric owners only, no user or group names, no access or change times. Go's writer
+// entryTimes gives each path of one layer its mtime: the newest time among the layer's
+// packages that own the entry (a package's time is its newest file, clamped; the synthesized
+// entries' is the image's creation time); a directory present only as a parent gets the newest
+// time among the layer's packages. Nothing outside the layer takes part.
+func entryTimes(paths []string, t *tree, pkgs []string, pkgTime map[string]time.Time) []time.Time {
+	inLayer := map[string]bool{}
+	var layerTime time.Time
+	for _, p := range pkgs {
+		inLayer[p] = true
+		if pt := pkgTime[p]; pt.After(layerTime) {
+			layerTime = pt
+		}
+	}
+	out := make([]time.Time, len(paths))
+	for i, p := range paths {
+		var mt time.Time
+		for _, o := range t.nodes[p].owners {
+			if pt := pkgTime[o]; inLayer[o] && pt.After(mt) {
+				mt = pt
+			}
+		}
+		if mt.IsZero() {
+			mt = layerTime
+		}
+		out[i] = mt
+	}
+	return out
+}
+
+// writeTar writes the entries in the given order, each with its mtime, and nothing taken from
+// the host: numeric owners only, no user or group names, no access or change times. Go's writer
 // picks USTAR and falls back to PAX only for names or IDs USTAR cannot hold.
-func writeTar(paths []string, t *tree, mtime time.Time) ([]byte, error) {
+func writeTar(paths []string, t *tree, mtimes []time.Time) ([]byte, error) {
 	var buf bytes.Buffer
 	size := 1024 // end-of-archive blocks
 	for _, p := range paths {
@@ -151,9 +194,9 @@ func writeTar(paths []string, t *tree, mtime time.Time) ([]byte, error) {
 	buf.Grow(size)
 	tw := tar.NewWriter(&buf)
 	linked := map[*blob]string{} // first path written for each hard-linked content
-	for _, p := range paths {
+	for i, p := range paths {
 		n := t.nodes[p]
-		hdr := &tar.Header{Name: p, Mode: n.mode, Uid: n.uid, Gid: n.gid, ModTime: mtime}
+		hdr := &tar.Header{Name: p, Mode: n.mode, Uid: n.uid, Gid: n.gid, ModTime: mtimes[i]}
 		switch n.kind {
 		case kindDir:
 			hdr.Typeflag, hdr.Name = tar.TypeDir, p+"/"

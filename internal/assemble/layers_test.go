@@ -149,9 +149,9 @@ func TestLongNames(t *testing.T) {
 func TestLayerBudget(t *testing.T) {
 	var debs []testkit.Deb
 	for i := range 12 {
-		// Sizes grow with i, so the biggest sources are s11, s10, s9.
+		// Sizes double with i, each in its own size class, so the biggest sources are s11, s10, s9.
 		debs = append(debs, testkit.Deb{Name: fmt.Sprintf("p%02d", i), Source: fmt.Sprintf("s%02d", i), AutoDirs: true,
-			Files: []testkit.File{{Path: fmt.Sprintf("/usr/lib/p%02d.so", i), Body: strings.Repeat("x", 1000*(i+1))}}})
+			Files: []testkit.File{{Path: fmt.Sprintf("/usr/lib/p%02d.so", i), Body: strings.Repeat("x", 100<<i)}}})
 	}
 	debs = append(debs, testkit.Deb{Name: "p11-data", Source: "s11", AutoDirs: true, Files: []testkit.File{{Path: "/usr/share/p11/data", Body: "d"}}})
 	tests := []struct {
@@ -203,22 +203,173 @@ func TestLayerBudget(t *testing.T) {
 	}
 }
 
-// TestOnePackageUpdate is why layers follow source packages: a security update of openssl
-// must replace the openssl layer and nothing else.
-func TestOnePackageUpdate(t *testing.T) {
-	before := mustAssemble(t, testOptions(), imageDebs("3.0.11-1")...)
-	after := mustAssemble(t, testOptions(), imageDebs("3.0.11-1~deb12u2")...)
+// changedLayers names the layers whose bytes differ; the two results must have the same layers.
+func changedLayers(t *testing.T, before, after *Result) string {
+	t.Helper()
 	if strings.Join(layerNames(before), " ") != strings.Join(layerNames(after), " ") {
 		t.Fatalf("layers %v became %v", layerNames(before), layerNames(after))
 	}
 	var changed []string
 	for i := range before.Layers {
+		if strings.Join(before.Layers[i].Packages, " ") != strings.Join(after.Layers[i].Packages, " ") {
+			t.Errorf("layer %s held %v, now %v", before.Layers[i].Name, before.Layers[i].Packages, after.Layers[i].Packages)
+		}
 		if !bytes.Equal(before.Layers[i].Tar, after.Layers[i].Tar) {
 			changed = append(changed, before.Layers[i].Name)
 		}
 	}
-	if strings.Join(changed, " ") != "openssl" {
-		t.Errorf("changed layers: %v, want only openssl", changed)
+	return strings.Join(changed, " ")
+}
+
+// TestSecurityUpdate is why layers follow source packages and why a layer's times come from its
+// own packages: a security update of openssl, built later than everything else, must replace
+// the openssl layer and, unless SOURCE_DATE_EPOCH pins the creation time, the small synthesized
+// layer that carries it; every other layer keeps its bytes.
+func TestSecurityUpdate(t *testing.T) {
+	later := testkit.DefaultDate.Add(40 * 24 * time.Hour)
+	before := writeDebs(t, imageDebs("3.0.11-1")...)
+	updated := imageDebs("3.0.11-1~deb12u2")
+	for i := range updated {
+		if updated[i].Name == "libssl3" {
+			updated[i].Date = later
+		}
+	}
+	after := writeDebs(t, updated...)
+	tests := []struct {
+		name  string
+		epoch time.Time // SOURCE_DATE_EPOCH
+		want  string
+	}{
+		{"no SOURCE_DATE_EPOCH", time.Time{}, "openssl " + RootfsPackage},
+		{"SOURCE_DATE_EPOCH older than every package", testEpoch, "openssl"},
+		{"SOURCE_DATE_EPOCH between the versions", later.Add(-time.Hour), "openssl"},
+		{"SOURCE_DATE_EPOCH newer than every package", later.Add(time.Hour), "openssl"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := testOptions()
+			opts.Epoch = tc.epoch
+			a, err := Assemble(before, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := Assemble(after, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := changedLayers(t, a, b); got != tc.want {
+				t.Errorf("changed layers: %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestEntryTimes checks the timestamp rule of docs/layers.md: a package's entries carry its
+// newest file time, capped by SOURCE_DATE_EPOCH; an entry two packages of the layer ship takes
+// the newer; the synthesized entries and the image carry the creation time.
+func TestEntryTimes(t *testing.T) {
+	d1, d2 := testkit.DefaultDate, testkit.DefaultDate.Add(48*time.Hour)
+	debs := []testkit.Deb{
+		{Name: "liba", Source: "ab", Date: d1, AutoDirs: true, Files: []testkit.File{{Path: "/usr/lib/a/liba.so", Body: "a"}}},
+		{Name: "libb", Source: "ab", Date: d2, AutoDirs: true, Files: []testkit.File{{Path: "/usr/lib/b/libb.so", Body: "b"}}},
+		{Name: "tool", Date: d1, AutoDirs: true, Files: []testkit.File{{Path: "/usr/bin/tool", Body: "t", Mode: 0o755}}},
+	}
+	ins := writeDebs(t, debs...)
+	sde := d1.Add(time.Hour)
+	tests := []struct {
+		name    string
+		epoch   time.Time
+		created time.Time
+		want    map[string]time.Time // layer/path → mtime
+	}{
+		{"newest package time", time.Time{}, d2, map[string]time.Time{
+			"ab/usr/lib/a/liba.so":           d1,
+			"ab/usr/lib/b/libb.so":           d2,
+			"ab/usr/lib/":                    d2, // shipped by both
+			"ab/var/lib/dpkg/status.d/liba":  d1,
+			"tool/usr/bin/tool":              d1,
+			"tool/usr/":                      d1, // the newer libb is in another layer
+			RootfsPackage + "/etc/passwd":    d2,
+			RootfsPackage + "/var/lib/dpkg/": d2, // a parent only
+			RootfsPackage + "/var/lib/dpkg/status.d/" + RootfsPackage: d2,
+		}},
+		{"SOURCE_DATE_EPOCH caps", sde, sde, map[string]time.Time{
+			"ab/usr/lib/a/liba.so":        d1,
+			"ab/usr/lib/b/libb.so":        sde,
+			"ab/usr/lib/":                 sde,
+			"tool/usr/bin/tool":           d1,
+			RootfsPackage + "/etc/passwd": sde,
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := testOptions()
+			opts.Epoch = tc.epoch
+			res, err := Assemble(ins, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Epoch.Equal(tc.created) {
+				t.Errorf("created %v, want %v", res.Epoch, tc.created)
+			}
+			got := map[string]time.Time{}
+			for _, l := range res.Layers {
+				for _, e := range readTar(t, l.Tar) {
+					got[l.Name+"/"+e.hdr.Name] = e.hdr.ModTime
+				}
+			}
+			for k, want := range tc.want {
+				if mt, ok := got[k]; !ok {
+					t.Errorf("%s: missing", k)
+				} else if !mt.Equal(want) {
+					t.Errorf("%s: mtime %v, want %v", k, mt, want)
+				}
+			}
+		})
+	}
+}
+
+// TestSizeChangeKeepsLayers: two sources of similar size compete for the last own layer. An
+// update that makes the one in shared slightly bigger than the other must not swap them (a
+// ranking by exact size would); only its own layer changes.
+func TestSizeChangeKeepsLayers(t *testing.T) {
+	debs := func(bSize int) []testkit.Deb {
+		return []testkit.Deb{
+			{Name: "big", AutoDirs: true, Files: []testkit.File{{Path: "/usr/lib/big", Body: strings.Repeat("B", 100000)}}},
+			{Name: "a", AutoDirs: true, Files: []testkit.File{{Path: "/usr/lib/a", Body: strings.Repeat("a", 5000)}}},
+			{Name: "b", Version: fmt.Sprint(bSize), AutoDirs: true, Files: []testkit.File{{Path: "/usr/lib/b", Body: strings.Repeat("b", bSize)}}},
+			{Name: "c", AutoDirs: true, Files: []testkit.File{{Path: "/usr/lib/c", Body: "c"}}},
+		}
+	}
+	opts := testOptions()
+	opts.LayerBudget = 4 // two own layers, shared, spartan-rootfs
+	tests := []struct {
+		name         string
+		before, size int
+		layers, want string
+	}{
+		{"b grows past a", 4900, 5100, "a big shared " + RootfsPackage, sharedLayer},
+		{"b shrinks below a", 5100, 4900, "a big shared " + RootfsPackage, sharedLayer},
+		// Crossing a power of two is the documented limit: b doubles and takes a's place.
+		{"b doubles", 4900, 9000, "b big shared " + RootfsPackage, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := mustAssemble(t, opts, debs(tc.before)...)
+			after := mustAssemble(t, opts, debs(tc.size)...)
+			if tc.want == "" {
+				if got := strings.Join(layerNames(after), " "); got != tc.layers {
+					t.Errorf("layers %s, want %s", got, tc.layers)
+				}
+				return
+			}
+			if got := strings.Join(layerNames(before), " "); got != tc.layers {
+				t.Errorf("layers %s, want %s", got, tc.layers)
+			}
+			if got := changedLayers(t, before, after); got != tc.want {
+				t.Errorf("changed layers: %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 
@@ -240,5 +391,21 @@ func TestDefaultEpoch(t *testing.T) {
 	opts.Epoch = testEpoch.Add(1500 * time.Millisecond)
 	if res := mustAssemble(t, opts); !res.Epoch.Equal(testEpoch.Add(time.Second)) {
 		t.Errorf("Epoch = %v, want truncated to the second", res.Epoch)
+	}
+}
+
+// goldenLayers pins the bytes of TestGoldenLayers' image: timestamps, grouping and every other
+// rule of docs/layers.md show up in them. Change it only deliberately, saying why in the commit.
+const goldenLayers = "80bc86d7c695876616998a97e7d3f979986576265e4e23c10d4af52da9882898"
+
+func TestGoldenLayers(t *testing.T) {
+	debs := imageDebs("3.0.11-1")
+	for i := range debs {
+		debs[i].Date = testkit.DefaultDate.Add(time.Duration(i) * time.Hour)
+	}
+	opts := testOptions()
+	opts.Epoch = time.Time{}
+	if got := digest(mustAssemble(t, opts, debs...)); got != goldenLayers {
+		t.Errorf("layers digest %s, want %s", got, goldenLayers)
 	}
 }

@@ -24,7 +24,7 @@ type loaded struct {
 	entries    []entry // in archive order
 	aliasLinks []string
 	bytes      int64     // regular file content kept
-	newest     time.Time // latest entry mtime, the default epoch
+	newest     time.Time // latest entry mtime: the package's time, see clamp
 	trimmed    int
 	notes      []string
 }

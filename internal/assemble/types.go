@@ -73,12 +73,14 @@ type Trim struct {
 
 // Options shape the image.
 type Options struct {
-	Arch           string    // Debian architecture: amd64, arm64…
-	Codename       string    // "trixie": os-release VERSION_CODENAME
-	VersionID      string    // "13": os-release VERSION_ID, "" for testing/unstable
-	Epoch          time.Time // mtime of every entry; zero means the newest mtime in the packages
-	Users          []User    // added to root 0, nobody 65534, nonroot 65532
-	Groups         []Group   // added to root 0, tty 5, staff 50, nonroot 65532, nogroup 65534
+	Arch      string // Debian architecture: amd64, arm64…
+	Codename  string // "trixie": os-release VERSION_CODENAME
+	VersionID string // "13": os-release VERSION_ID, "" for testing/unstable
+	// Epoch (SOURCE_DATE_EPOCH) caps every mtime and is the image's creation time; zero means
+	// no cap, and the newest package time is the creation time. See docs/layers.md.
+	Epoch          time.Time
+	Users          []User  // added to root 0, nobody 65534, nonroot 65532
+	Groups         []Group // added to root 0, tty 5, staff 50, nonroot 65532, nogroup 65534
 	Paths          []Path
 	Certificates   [][]byte // extra PEM CERTIFICATE blocks appended to the CA bundle
 	Trim           Trim
@@ -120,5 +122,5 @@ type Result struct {
 	Notes   []string  // things a reviewer should know: cleared setuid bits, overridden files…
 	Trimmed int       // package files dropped by Trim
 	Files   int       // non-directory entries in the image
-	Epoch   time.Time // the mtime of every entry, for the image's creation time
+	Epoch   time.Time // the image's creation time, also the synthesized entries' mtime
 }

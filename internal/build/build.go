@@ -33,9 +33,9 @@ type Options struct {
 	Downloader *cache.Downloader
 	Log        *slog.Logger
 	Now        func() time.Time // for Valid-Until checks; time.Now when nil
-	// Epoch, when set (SOURCE_DATE_EPOCH), is every file's mtime and the image's created time.
-	// When nil the newest file timestamp among the selected packages is used: it depends only on
-	// the package versions, so the digest does too.
+	// Epoch, when set (SOURCE_DATE_EPOCH), caps every file's mtime and is the image's created time.
+	// When nil each package's files keep its newest file time and the image is created at the
+	// newest of those: they depend only on the package versions, so the digest does too.
 	Epoch   *time.Time
 	Version string // Spartan's version, recorded in the image
 	// NoLayerCache assembles and compresses even when an identical assembly is cached (the

@@ -18,6 +18,9 @@ import (
 	"github.com/spartan-images/spartan/internal/testkit"
 )
 
+// appDate is when the fake archive's app was built; every other package has testkit.DefaultDate.
+var appDate = testkit.DefaultDate.Add(24 * time.Hour)
+
 // fakeArchive serves a small signed repository shaped like Debian's: a libc with its loader in
 // the pre-merged-/usr place, CA certificates, tzdata, an app that depends on a shell.
 func fakeArchive(t *testing.T, appVersion string) (*testkit.Server, *testkit.Repo) {
@@ -42,7 +45,8 @@ func fakeArchive(t *testing.T, appVersion string) (*testkit.Server, *testkit.Rep
 		}},
 		{Name: "bash", Version: "5.2", AutoDirs: true, Files: []testkit.File{{Path: "/bin/bash", Body: "\x7fELF bash", Mode: 0o755}}},
 		{Name: "debconf", Version: "1.5", Arch: "all", AutoDirs: true, Files: []testkit.File{{Path: "/usr/bin/debconf", Body: "#!/usr/bin/perl"}}},
-		{Name: "app", Version: appVersion, Depends: "libc6 (>= 2.38), bash", AutoDirs: true, Files: []testkit.File{
+		// Built a day after the rest, as an update would be: the image's times are not all one.
+		{Name: "app", Version: appVersion, Depends: "libc6 (>= 2.38), bash", Date: appDate, AutoDirs: true, Files: []testkit.File{
 			{Path: "/usr/bin/app", Body: "\x7fELF app " + appVersion, Mode: 0o4755},
 		}},
 	}
@@ -259,3 +263,57 @@ func TestBuildUnknownPackage(t *testing.T) {
 
 // testCert is a real self-signed CA certificate made once per test process.
 var testCert = string(testkit.SelfSignedCA("Spartan unit test CA"))
+
+// TestBuildSecurityUpdate builds the spec from the release suite alone, then with the security
+// suite that holds a newer app built weeks later: the app layer and the synthesized layer (which
+// carries the new creation time) change, every other layer keeps its digest.
+func TestBuildSecurityUpdate(t *testing.T) {
+	_, repo := fakeArchive(t, "1.0")
+	fixed := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	repo.Suites["trixie-security"] = &testkit.Suite{Codename: "trixie-security", Version: "13", Date: fixed, Components: map[string][]testkit.Deb{"main": {
+		{Name: "app", Version: "1.0+deb13u1", Depends: "libc6 (>= 2.38), bash", Date: fixed, AutoDirs: true, Files: []testkit.File{
+			{Path: "/usr/bin/app", Body: "\x7fELF app fixed", Mode: 0o4755},
+		}},
+	}}}
+	srv := repo.Serve(t) // again, now with the security suite
+	layers := func(suites string) (names, digests []string, created time.Time) {
+		dir := t.TempDir()
+		writeSpec(t, dir, srv.URL, repo)
+		yaml, err := os.ReadFile(filepath.Join(dir, "spartan.yaml"))
+		must(t, err)
+		must(t, os.WriteFile(filepath.Join(dir, "spartan.yaml"), bytes.Replace(yaml, []byte("suites: [trixie]"), []byte("suites: ["+suites+"]"), 1), 0o644))
+		s, err := spec.Load(dir)
+		must(t, err)
+		out, err := Build(context.Background(), options(t, s, t.TempDir()))
+		must(t, err)
+		img := out.Images[0]
+		ls, err := img.Image.Layers()
+		must(t, err)
+		for i, l := range ls {
+			d, err := l.Digest()
+			must(t, err)
+			names = append(names, img.Assembly.Layers[i].Name)
+			digests = append(digests, d.String())
+		}
+		cfg, err := img.Image.ConfigFile()
+		must(t, err)
+		return names, digests, cfg.Created.UTC()
+	}
+	oldNames, oldDigests, oldCreated := layers("trixie")
+	newNames, newDigests, newCreated := layers("trixie, trixie-security")
+	if strings.Join(oldNames, " ") != strings.Join(newNames, " ") {
+		t.Fatalf("layers %v became %v", oldNames, newNames)
+	}
+	var changed []string
+	for i := range oldDigests {
+		if oldDigests[i] != newDigests[i] {
+			changed = append(changed, oldNames[i])
+		}
+	}
+	if got, want := strings.Join(changed, " "), "app spartan-rootfs"; got != want {
+		t.Errorf("changed layers %q, want %q", got, want)
+	}
+	if !oldCreated.Equal(appDate) || !newCreated.Equal(fixed) {
+		t.Errorf("created %v then %v, want %v then %v", oldCreated, newCreated, appDate, fixed)
+	}
+}

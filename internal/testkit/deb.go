@@ -54,6 +54,7 @@ type Deb struct {
 	Compression          string            // "xz" (default), "zstd", "gzip" or "none", for both members
 	Description          string            // synopsis, then optional long lines separated by "\n"
 	ControlFiles         map[string]string // extra control.tar members: conffiles, postinst, triggers…
+	Date                 time.Time         // mtime of the ar members and tar entries; zero → DefaultDate
 }
 
 func (d Deb) withDefaults() Deb {
@@ -65,6 +66,9 @@ func (d Deb) withDefaults() Deb {
 	}
 	if d.Compression == "" {
 		d.Compression = "xz"
+	}
+	if d.Date.IsZero() {
+		d.Date = DefaultDate
 	}
 	if d.Description == "" {
 		d.Description = d.Name + " package built by the spartan test kit"
@@ -175,26 +179,26 @@ func (d Deb) Build() ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("build deb %s: unknown compression %q; use xz, zstd, gzip or none", d.Name, d.Compression)
 	}
-	data, err := tarball(d.dataEntries(), d.Compression)
+	data, err := tarball(d.dataEntries(), d.Compression, d.Date)
 	if err != nil {
 		return nil, fmt.Errorf("build deb %s: data.tar: %w", d.Name, err)
 	}
-	control, err := tarball(d.controlEntries(), d.Compression)
+	control, err := tarball(d.controlEntries(), d.Compression, d.Date)
 	if err != nil {
 		return nil, fmt.Errorf("build deb %s: control.tar: %w", d.Name, err)
 	}
 	var ar bytes.Buffer
 	ar.WriteString("!<arch>\n")
-	arMember(&ar, "debian-binary", []byte("2.0\n"))
-	arMember(&ar, "control.tar"+ext, control)
-	arMember(&ar, "data.tar"+ext, data)
+	arMember(&ar, "debian-binary", []byte("2.0\n"), d.Date)
+	arMember(&ar, "control.tar"+ext, control, d.Date)
+	arMember(&ar, "data.tar"+ext, data, d.Date)
 	return ar.Bytes(), nil
 }
 
 // arMember writes one member in the common ar format dpkg uses: fixed-width
 // space-padded header fields, data padded to an even length with "\n".
-func arMember(w *bytes.Buffer, name string, data []byte) {
-	fmt.Fprintf(w, "%-16s%-12d%-6d%-6d%-8o%-10d`\n", name, DefaultDate.Unix(), 0, 0, 0100644, len(data))
+func arMember(w *bytes.Buffer, name string, data []byte, date time.Time) {
+	fmt.Fprintf(w, "%-16s%-12d%-6d%-6d%-8o%-10d`\n", name, date.Unix(), 0, 0, 0100644, len(data))
 	w.Write(data)
 	if len(data)%2 == 1 {
 		w.WriteByte('\n')
@@ -264,7 +268,7 @@ func (d Deb) controlEntries() []File {
 var maintainerScripts = map[string]bool{"preinst": true, "postinst": true, "prerm": true, "postrm": true, "config": true}
 
 // tarball writes entries to a tar stream compressed as named.
-func tarball(files []File, compression string) ([]byte, error) {
+func tarball(files []File, compression string, date time.Time) ([]byte, error) {
 	var buf bytes.Buffer
 	var zw io.WriteCloser
 	var err error
@@ -285,7 +289,7 @@ func tarball(files []File, compression string) ([]byte, error) {
 	for _, f := range files {
 		hdr := &tar.Header{
 			Name: f.Path, Typeflag: f.Type, Mode: f.Mode, Uid: f.Uid, Gid: f.Gid,
-			Linkname: f.Link, ModTime: DefaultDate, Format: tar.FormatGNU,
+			Linkname: f.Link, ModTime: date, Format: tar.FormatGNU,
 		}
 		if isReg(f) {
 			hdr.Typeflag = tar.TypeReg
