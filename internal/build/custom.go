@@ -2,22 +2,22 @@ package build
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/spartan-images/spartan/internal/appfiles"
 	"github.com/spartan-images/spartan/internal/debian/archive"
-	"github.com/spartan-images/spartan/internal/debian/resolve"
 	"github.com/spartan-images/spartan/internal/oci"
 	probebin "github.com/spartan-images/spartan/internal/probe/bin"
 	"github.com/spartan-images/spartan/internal/spec"
 )
 
-// basePackages is the closure the spec's base would install, resolved among the plan's own
-// packages, so that a build from a lockfile finds the same set: these keep the base image's
-// layout (assemble.Options.BasePackages). nil when the spec extends nothing, or when the
-// spec dropped part of the base's closure (then nothing can be shared, and the log says so).
+// basePackages is the part of the plan the spec's base would install: the packages reachable
+// from the base's requested ones along the dependencies the resolution recorded (Why), so a
+// build from a lockfile finds the same set without the archive's index. These keep the base
+// image's layout (assemble.Options.BasePackages). nil when the spec extends nothing.
 func (o Options) basePackages(p *Plan) []string {
 	b := o.Spec.Base
 	if b == nil {
@@ -29,20 +29,34 @@ func (o Options) basePackages(p *Plan) []string {
 	}
 	bo := o
 	bo.Spec = b
-	res, err := resolve.Resolve(pkgs, resolve.Request{
-		Packages: bo.requestedPackages(pkgs, p.Arch),
-		Exclude:  b.Exclude,
-		Allow:    b.Allow,
-		Policy:   policy(b.Profile),
-		Arch:     p.Arch,
-	})
-	if err != nil {
-		o.log().Warn("the base's packages are not all in this image: its layers cannot be shared", "base", b.Name, "arch", p.Arch, "err", err)
-		return nil
+	in := map[string]bool{}
+	for _, name := range bo.requestedPackages(pkgs, p.Arch) {
+		in[name] = true
 	}
-	names := make([]string, 0, len(res.Packages))
-	for _, s := range res.Packages {
-		names = append(names, s.Pkg.Name)
+	// Fixpoint: a package belongs to the base when one of the packages depending on it does.
+	for changed := true; changed; {
+		changed = false
+		for _, s := range p.Result.Packages {
+			if in[s.Pkg.Name] {
+				continue
+			}
+			for _, why := range s.Why {
+				if from, _, ok := strings.Cut(why, " "); ok && in[from] {
+					in[s.Pkg.Name], changed = true, true
+					break
+				}
+			}
+		}
+	}
+	var names []string
+	for _, s := range p.Result.Packages {
+		if in[s.Pkg.Name] {
+			names = append(names, s.Pkg.Name)
+		}
+	}
+	if len(names) == 0 {
+		o.log().Warn("none of the base's packages is in this image: its layers cannot be shared", "base", b.Name, "arch", p.Arch)
+		return nil
 	}
 	return names
 }

@@ -268,7 +268,8 @@ func (s *Spec) VariantNames() []string {
 }
 
 // Digest is the sha256 (hex) of the spec file's bytes, recorded in
-// provenance so an image can be traced to the exact recipe.
+// provenance so an image can be traced to the exact recipe. For a spec
+// with a base it also covers the base's digest: the image depends on both.
 func (s *Spec) Digest() string {
 	if s.fam == nil {
 		return ""
