@@ -81,7 +81,15 @@ func (r *resolver) findBase(ref string) (file string, data []byte, display, msg 
 	if len(data) > maxSpecSize {
 		return "", nil, "", fmt.Sprintf("base %q: larger than %d KiB; is this a spec?", ref, maxSpecSize>>10)
 	}
-	return p, data, ref, ""
+	// Messages name the base the way the user named this spec: relative to the same place.
+	display = p
+	if !filepath.IsAbs(filepath.FromSlash(ref)) && !filepath.IsAbs(r.display) {
+		display = filepath.Join(filepath.Dir(r.display), filepath.FromSlash(ref))
+		if filepath.Base(p) == FileName && filepath.Base(display) != FileName {
+			display = filepath.Join(display, FileName)
+		}
+	}
+	return p, data, display, ""
 }
 
 // inherit merges a spec (c) over the base it extends (b, itself already merged with its own

@@ -25,6 +25,7 @@ const (
 type resolver struct {
 	errs       *errList
 	dir        string
+	display    string // the spec's file as the user named it, for the names of its bases
 	checkFiles bool
 }
 

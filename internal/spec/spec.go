@@ -88,7 +88,7 @@ func parse(file, key string, data []byte, checkFiles bool, stack []string) (*Spe
 	if strings.HasPrefix(abs, catalogPrefix) {
 		dir = ""
 	}
-	r := &resolver{errs: errs, dir: dir, checkFiles: checkFiles}
+	r := &resolver{errs: errs, dir: dir, display: file, checkFiles: checkFiles}
 	fam := &family{raw: slices.Clone(data), display: file, variants: map[string]*Spec{}}
 	if base.base != nil {
 		if fam.parent = r.loadBase(base.base, append(slices.Clone(stack), abs)); fam.parent == nil {
