@@ -25,6 +25,7 @@ func buildCustom(t *testing.T, dir, spec string) string {
 // OpenCV wheels need: every package layer of python is reused byte for byte, so pulling the
 // custom image after python downloads only what was added.
 func TestCustomBaseSharesLayers(t *testing.T) {
+	t.Parallel()
 	py := readArchive(t, buildImage(t, "python").archive)
 	dir := filepath.Join(workDir, "custom-python")
 	custom := readArchive(t, buildCustom(t, dir, `name: spartan-e2e/python-gl
@@ -109,6 +110,7 @@ func runDetached(t *testing.T, name string, args ...string) {
 // spartan-probe answers: HTTP against a Python server, TCP against a static Go server, and
 // unhealthy when nothing listens.
 func TestHealthcheckWithoutShell(t *testing.T) {
+	t.Parallel()
 	pyDir := filepath.Join(workDir, "health-python")
 	writeFile(t, filepath.Join(pyDir, "app", "server.py"), `import http.server
 class H(http.server.BaseHTTPRequestHandler):
@@ -189,6 +191,7 @@ healthcheck: {probe: "tcp://127.0.0.1:8081", interval: 5s}
 // TestLegacyTimeZones: the backward names Debian 13 moved to tzdata-legacy resolve in python
 // (zone files) and java (the JRE's own tzdb.dat).
 func TestLegacyTimeZones(t *testing.T) {
+	t.Parallel()
 	buildImage(t, "python")
 	r := must(t, podman(t, "run", "--rm", "spartan/python:3.13", "-c", `
 import datetime, zoneinfo
