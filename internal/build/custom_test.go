@@ -191,3 +191,30 @@ func TestCustomImageUnknownPackage(t *testing.T) {
 		t.Errorf("err = %v, want the unknown package and the image named", err)
 	}
 }
+
+// TestCustomImageFromLock: a build from the lockfile finds the base's packages without the
+// archive's index (from the dependencies the lock records) and gives the same image.
+func TestCustomImageFromLock(t *testing.T) {
+	srv, repo := customArchive(t, false)
+	_, child := writeCustom(t, srv.URL, repo)
+	o := options(t, child, t.TempDir())
+	plans, err := Resolve(context.Background(), o)
+	must(t, err)
+	l, err := NewLock(o, plans)
+	must(t, err)
+	path := filepath.Join(t.TempDir(), "spartan.lock.json")
+	must(t, WriteLock(path, l))
+	read, err := ReadLock(path, child, LockStrict)
+	must(t, err)
+	o.NoLayerCache = true
+	locked, err := BuildLocked(context.Background(), o, read)
+	must(t, err)
+	fresh, err := BuildPlans(context.Background(), o, plans)
+	must(t, err)
+	if locked.Images[0].Digest != fresh.Images[0].Digest {
+		t.Errorf("locked build %s, fresh %s", locked.Images[0].Digest, fresh.Images[0].Digest)
+	}
+	if n := len(locked.Images[0].Assembly.Layers); n != 5 {
+		t.Errorf("%d assembled layers from the lock, want the base's 3, extra and spartan-rootfs", n)
+	}
+}
