@@ -28,9 +28,14 @@ func Assemble(inputs []Input, opts Options) (*Result, error) {
 	if err := a.load(ins); err != nil {
 		return nil, err
 	}
+	for _, p := range opts.BasePackages {
+		if a.installed[p] == nil {
+			return nil, fmt.Errorf("assemble: base package %s is not among the packages", p)
+		}
+	}
 	res := &Result{}
 	shipped := map[string]bool{}
-	for _, l := range a.pkgs {
+	for _, l := range a.addOrder() {
 		for _, e := range l.entries {
 			if err := a.tree.add(l.in.Pkg.Name, e.path, e.n); err != nil {
 				return nil, fmt.Errorf("assemble %s: %w", l.in.Pkg.ID(), err)
@@ -165,4 +170,26 @@ func (a *assembler) created() time.Time {
 		}
 	}
 	return e
+}
+
+// addOrder is the order packages enter the tree: by name, the base image's packages first
+// when there is one, so that a directory several packages ship gets its attributes from the
+// base's packages, as in the base image, and the shared layers stay identical.
+func (a *assembler) addOrder() []*loaded {
+	if len(a.opts.BasePackages) == 0 {
+		return a.pkgs
+	}
+	isBase := map[string]bool{}
+	for _, p := range a.opts.BasePackages {
+		isBase[p] = true
+	}
+	out := make([]*loaded, 0, len(a.pkgs))
+	for _, first := range []bool{true, false} {
+		for _, l := range a.pkgs {
+			if isBase[l.in.Pkg.Name] == first {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
 }

@@ -13,6 +13,8 @@ import (
 const (
 	defaultBudget = 10
 	sharedLayer   = "shared"
+	// addedSharedLayer holds the smaller groups of the packages an image adds to its base.
+	addedSharedLayer = "added"
 )
 
 type layerPlan struct {
@@ -34,6 +36,28 @@ func (a *assembler) planLayers() []layerPlan {
 	if budget <= 0 {
 		budget = defaultBudget
 	}
+	if len(a.opts.BasePackages) > 0 {
+		// The base's packages exactly as the base image lays them out, then the added ones.
+		isBase := map[string]bool{}
+		for _, p := range a.opts.BasePackages {
+			isBase[p] = true
+		}
+		var base, added []*loaded
+		for _, l := range a.pkgs {
+			if isBase[l.in.Pkg.Name] {
+				base = append(base, l)
+			} else {
+				added = append(added, l)
+			}
+		}
+		bb := a.opts.BaseLayerBudget
+		if bb <= 0 {
+			bb = defaultBudget
+		}
+		plans := groupLayers(base, bb, sharedLayer)
+		plans = append(plans, groupLayers(added, budget, addedSharedLayer)...)
+		return append(plans, layerPlan{name: RootfsPackage, packages: []string{RootfsPackage}})
+	}
 	if budget == 1 {
 		all := []string{}
 		for _, l := range a.pkgs {
@@ -41,9 +65,20 @@ func (a *assembler) planLayers() []layerPlan {
 		}
 		return []layerPlan{{name: RootfsPackage, packages: append(all, RootfsPackage)}}
 	}
+	return append(groupLayers(a.pkgs, budget, sharedLayer), layerPlan{name: RootfsPackage, packages: []string{RootfsPackage}})
+}
+
+// groupLayers lays out packages in at most budget-1 layers (one slot is the synthesized
+// layer's): a layer per source group while they fit, else the budget-2 biggest groups by size
+// class get one and the rest share the layer named shared.
+func groupLayers(pkgs []*loaded, budget int, shared string) []layerPlan {
+	if budget == 1 {
+		// A base laid out in a single layer: its packages still share one layer.
+		budget = 2
+	}
 	bySource := map[string]*sourceGroup{}
 	var groups []*sourceGroup
-	for _, l := range a.pkgs {
+	for _, l := range pkgs {
 		src := sourceOf(l)
 		g := bySource[src]
 		if g == nil {
@@ -70,13 +105,13 @@ func (a *assembler) planLayers() []layerPlan {
 		plans = append(plans, layerPlan{name: g.source, packages: sorted(g.packages)})
 	}
 	if len(rest) > 0 {
-		var pkgs []string
+		var names []string
 		for _, g := range rest {
-			pkgs = append(pkgs, g.packages...)
+			names = append(names, g.packages...)
 		}
-		plans = append(plans, layerPlan{name: sharedLayer, packages: sorted(pkgs)})
+		plans = append(plans, layerPlan{name: shared, packages: sorted(names)})
 	}
-	return append(plans, layerPlan{name: RootfsPackage, packages: []string{RootfsPackage}})
+	return plans
 }
 
 // sizeClass ranks groups by the power of two their size falls in, not by the size itself:

@@ -96,6 +96,12 @@ type Options struct {
 	// BusyboxLinks links every applet of busybox-static (which must be installed) under
 	// /busybox, for debug images: a shell and tools kept apart from the runtime's paths.
 	BusyboxLinks bool
+	// BasePackages are the packages of the image this one extends (base: in the spec), all of
+	// them among the inputs. They are laid out as that image lays them out, with
+	// BaseLayerBudget, below layers of their own for the other packages, so that both images
+	// share the base's package layers byte for byte. Empty for an image that extends nothing.
+	BasePackages    []string
+	BaseLayerBudget int
 }
 
 // AptSource is one deb822 paragraph of the dev image's apt sources.

@@ -176,6 +176,9 @@ func (o Options) buildArch(ctx context.Context, p *Plan) (*Image, error) {
 	if p.Epoch != nil {
 		opts.Epoch = *p.Epoch
 	}
+	if opts.BasePackages = o.basePackages(p); opts.BasePackages != nil {
+		opts.BaseLayerBudget = o.Spec.Base.Layers
+	}
 	key, err := assemblyKey(inputs, opts)
 	if err != nil {
 		return nil, err
@@ -210,6 +213,12 @@ func (o Options) buildArch(ctx context.Context, p *Plan) (*Image, error) {
 			history[i] += " (" + strings.Join(l.Packages, " ") + ")"
 		}
 	}
+	top, topHistory, err := o.topLayers(p.Arch, opts.Epoch)
+	if err != nil {
+		return nil, err
+	}
+	layers = append(slices.Clip(layers), top...)
+	history = append(history, topHistory...)
 	img, err := oci.Image(layers, oci.Config{
 		Arch:        oci.Arch(p.Arch),
 		Variant:     oci.Variant(p.Arch),
@@ -222,6 +231,7 @@ func (o Options) buildArch(ctx context.Context, p *Plan) (*Image, error) {
 		Annotations: o.annotations(asm),
 		Created:     asm.Epoch,
 		History:     history,
+		Healthcheck: healthConfig(o.Spec.Healthcheck),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("image %s (%s): %w", o.Spec.Name, p.Arch, err)

@@ -141,11 +141,13 @@ func storeAssembly(c *cache.Cache, key string, asm *assemble.Result, img v1.Imag
 	if err != nil {
 		return err
 	}
-	if len(layers) != len(asm.Layers) {
+	// The assembled layers come first; the probe and application files above them are not
+	// part of the assembly and are written afresh on every build.
+	if len(layers) < len(asm.Layers) {
 		return fmt.Errorf("layer cache: %d layers in the image, %d assembled", len(layers), len(asm.Layers))
 	}
 	rec := cachedAssembly{Notes: asm.Notes, Trimmed: asm.Trimmed, Files: asm.Files, Epoch: asm.Epoch}
-	for i, l := range layers {
+	for i, l := range layers[:len(asm.Layers)] {
 		d, err := l.Digest()
 		if err != nil {
 			return err

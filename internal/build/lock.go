@@ -38,7 +38,7 @@ type LockSpec struct {
 	Name    string `json:"name"`
 	File    string `json:"file"` // base name, for messages
 	Variant string `json:"variant"`
-	SHA256  string `json:"sha256"` // of the spec file's bytes
+	SHA256  string `json:"sha256"` // spec.Spec.Digest: the spec file's bytes (with its base's, for a custom image)
 }
 
 // LockArch is one architecture's resolution.

@@ -39,6 +39,8 @@ type Config struct {
 	// second (the annotation is RFC 3339); the zero value means the Unix
 	// epoch, never "now", so that an unset time cannot break reproducibility.
 	Created time.Time
+	// Healthcheck is the config's HEALTHCHECK (nil: none), as Docker and podman read it.
+	Healthcheck *v1.HealthConfig
 	// History holds one created_by per layer, e.g. "spartan: packages a b c".
 	// Empty means "spartan: layer <name>" for each layer.
 	History []string
@@ -93,12 +95,13 @@ func Image(layers []Layer, cfg Config) (v1.Image, error) {
 		Created:      created,
 		RootFS:       v1.RootFS{Type: "layers", DiffIDs: []v1.Hash{}},
 		Config: v1.Config{
-			User:       cfg.User,
-			WorkingDir: cfg.WorkingDir,
-			Env:        cfg.Env,
-			Entrypoint: cfg.Entrypoint,
-			Cmd:        cfg.Cmd,
-			Labels:     cfg.Labels,
+			User:        cfg.User,
+			WorkingDir:  cfg.WorkingDir,
+			Env:         cfg.Env,
+			Entrypoint:  cfg.Entrypoint,
+			Cmd:         cfg.Cmd,
+			Labels:      cfg.Labels,
+			Healthcheck: cfg.Healthcheck,
 		},
 	}
 	m := v1.Manifest{

@@ -20,6 +20,10 @@ type doc struct {
 	trim                                                          *trimDoc
 	layers                                                        *ival
 	variants                                                      []variantDoc
+	base                                                          *sval // another spec this one extends
+	files                                                         *fileList
+	healthcheck                                                   *healthDoc
+	probe                                                         *bval
 }
 
 type repoList struct {
@@ -92,6 +96,8 @@ var elsewhere = map[string]string{
 	"version": "release", "codename": "release", "suite": "release",
 	"workingdir": "workdir", "cwd": "workdir", "environment": "env",
 	"tag": "tags", "certs": "certificates", "cacerts": "certificates",
+	"from": "base", "extends": "base", "copy": "files", "add": "files",
+	"health": "healthcheck", "healthcheckprobe": "probe",
 }
 
 func norm(s string) string {
@@ -138,6 +144,16 @@ func (d *decoder) decodeDoc(n *yaml.Node, field string, inVariant bool) *doc {
 		"tags":         func(_, v *yaml.Node) { s.tags = d.nonEmpty(d.tags(v, f("tags")), "tag") },
 		"trim":         func(_, v *yaml.Node) { s.trim = d.trim(v, f("trim")) },
 		"layers":       func(_, v *yaml.Node) { s.layers = d.integer(v, f("layers"), 2, 64) },
+		"files":        func(_, v *yaml.Node) { s.files = d.files(v, f("files")) },
+		"healthcheck":  func(_, v *yaml.Node) { s.healthcheck = d.healthcheck(v, f("healthcheck")) },
+		"probe":        func(_, v *yaml.Node) { s.probe = d.boolean(v, f("probe")) },
+		"base": func(k, v *yaml.Node) {
+			if inVariant {
+				d.errorf(k, f("base"), "cannot be set in a variant; a variant extends the same base as its spec")
+				return
+			}
+			s.base = d.checked(v, f("base"), checkNonEmpty)
+		},
 		"variants": func(k, v *yaml.Node) {
 			if inVariant {
 				d.errorf(k, f("variants"), "variants cannot be nested")

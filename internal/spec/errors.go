@@ -35,6 +35,7 @@ func (e *Error) Error() string {
 type where struct {
 	line, col int
 	field     string
+	file      string // set for values inherited from a base spec: the file they come from
 }
 
 // errList collects every problem instead of stopping at the first, so a
@@ -49,7 +50,11 @@ func (l *errList) at(w where, format string, args ...any) {
 	if w.field != "" {
 		msg = w.field + ": " + msg
 	}
-	l.errs = append(l.errs, &Error{File: l.file, Line: w.line, Col: w.col, Msg: msg})
+	file := l.file
+	if w.file != "" {
+		file = w.file
+	}
+	l.errs = append(l.errs, &Error{File: file, Line: w.line, Col: w.col, Msg: msg})
 }
 
 func (l *errList) empty() bool { return len(l.errs) == 0 }

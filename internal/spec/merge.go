@@ -3,11 +3,11 @@ package spec
 // overlay merges a variant onto the base as written, before defaults, so
 // that defaults follow the merged values (profile: dev in a variant makes
 // run-as default to root). Rules, also in docs/spec.md:
-//   - packages, exclude, allow, certificates, paths, accounts.users and
+//   - packages, exclude, allow, certificates, paths, files, accounts.users and
 //     accounts.groups append;
 //   - env, annotations and labels merge key by key, the variant winning;
 //   - trim and accounts merge field by field;
-//   - everything else (scalars, archs, repositories, entrypoint, cmd, tags,
+//   - everything else (scalars, archs, repositories, entrypoint, cmd, tags, healthcheck, probe,
 //     trim.keep-locales, trim.java-modules) is replaced when the variant sets it;
 //   - accounts.run-as belongs to the profile: a variant that switches to or
 //     from dev does not inherit the base's run-as, so a dev variant runs as
@@ -42,6 +42,14 @@ func overlay(b, v *doc) *doc {
 				m.paths.at = l.at
 			}
 		}
+	}
+	m.probe = pick(b.probe, v.probe)
+	m.healthcheck = pick(b.healthcheck, v.healthcheck)
+	if b.files != nil && v.files != nil {
+		m.files = &fileList{at: v.files.at}
+		m.files.items = append(append(m.files.items, b.files.items...), v.files.items...)
+	} else {
+		m.files = pick(b.files, v.files)
 	}
 	m.accounts = mergeAccounts(b.accounts, v.accounts)
 	m.trim = mergeTrim(b.trim, v.trim)

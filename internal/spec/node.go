@@ -17,7 +17,10 @@ const maxNodes = 100_000
 // types and check values with the line and column of every offending node,
 // and to know which fields a variant actually sets.
 type decoder struct {
-	errs      *errList
+	errs *errList
+	// file is set when decoding a base spec: its values keep their own file for messages
+	// after they are merged into the spec that extends it.
+	file      string
 	nodes     int
 	exhausted bool
 	// suggested remembers, per mapping, the fields proposed for unknown
@@ -65,7 +68,7 @@ func sub(field, name string) string {
 func index(field string, i int) string { return fmt.Sprintf("%s[%d]", field, i) }
 
 func (d *decoder) at(n *yaml.Node, field string) where {
-	return where{line: n.Line, col: n.Column, field: field}
+	return where{line: n.Line, col: n.Column, field: field, file: d.file}
 }
 
 func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {

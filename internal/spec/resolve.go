@@ -25,6 +25,7 @@ const (
 type resolver struct {
 	errs       *errList
 	dir        string
+	display    string // the spec's file as the user named it, for the names of its bases
 	checkFiles bool
 }
 
@@ -68,7 +69,7 @@ func (r *resolver) resolve(d *doc, variant string, tags []string) *Spec {
 	}
 	s.ReleaseVersion = releases[s.Release]
 	if d.name == nil {
-		r.errs.at(where{d.at.line, d.at.col, "name"}, "required (the image name, e.g. name: python)")
+		r.errs.at(where{line: d.at.line, col: d.at.col, field: "name", file: d.at.file}, "required (the image name, e.g. name: python)")
 	}
 	if len(s.Archs) == 0 {
 		s.Archs = []string{DefaultArch}
@@ -82,6 +83,9 @@ func (r *resolver) resolve(d *doc, variant string, tags []string) *Spec {
 	s.Workdir = str(d.workdir, r.home(s.Accounts))
 	s.Paths = r.paths(d.paths)
 	s.Certificates = r.certificates(d.certs)
+	s.Files = r.fileSets(d.files, s.Accounts)
+	s.Healthcheck = r.health(d.healthcheck)
+	s.Probe = pickBool(d.probe, false) || s.Healthcheck != nil && s.Healthcheck.Probe != ""
 	// tags, when given, are a variant's defaults derived from the base's
 	// tags; they win over the base's tags the overlay carried over.
 	s.Tags = tags
@@ -117,7 +121,7 @@ func (r *resolver) packages(s *Spec, d *doc) {
 		}
 	}
 	if len(s.Packages) == 0 {
-		at := where{d.at.line, d.at.col, "packages"}
+		at := where{line: d.at.line, col: d.at.col, field: "packages", file: d.at.file}
 		if d.packages != nil {
 			at = d.packages.at
 		}
@@ -142,7 +146,10 @@ func (r *resolver) packages(s *Spec, d *doc) {
 			if allowed[it.v] {
 				continue
 			}
-			if p, ok := requested[it.v]; ok {
+			if p, ok := requested[it.v]; ok && it.at.file != "" && p.file == "" {
+				// The base excludes what this spec asks for: the fix is here, not in the base.
+				r.errs.at(p, "package %q is both requested and excluded (%s line %d); list it in allow to take it back", it.v, it.at.file, it.at.line)
+			} else if ok {
 				r.errs.at(it.at, "package %q is both requested (line %d) and excluded", it.v, p.line)
 			}
 			if !excluded[it.v] {
@@ -206,6 +213,9 @@ func (r *resolver) abs(p string) string {
 func firstAt(w where) string {
 	if w.line == 0 {
 		return "declared by default; set accounts.users in the base spec to replace the defaults"
+	}
+	if w.file != "" {
+		return fmt.Sprintf("first declared at %s:%d", w.file, w.line)
 	}
 	return fmt.Sprintf("first declared at line %d", w.line)
 }

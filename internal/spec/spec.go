@@ -44,17 +44,20 @@ func Load(path string) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load spec %s: %w", file, err)
 	}
-	return parse(file, data, true)
+	return parse(file, "", data, true, nil)
 }
 
 // Parse checks a spec held in memory; file is the name used in messages
 // and the base for relative references. It does not touch the file
 // system: certificate and keyring files are only checked by Load.
 func Parse(file string, data []byte) (*Spec, error) {
-	return parse(file, data, false)
+	return parse(file, "", data, false, nil)
 }
 
-func parse(file string, data []byte, checkFiles bool) (*Spec, error) {
+// parse checks a spec; file names it in messages, key identifies it among bases (its absolute
+// path, or catalog:<name>; "" derives it from file) and stack lists the specs that extend it,
+// outermost first.
+func parse(file, key string, data []byte, checkFiles bool, stack []string) (*Spec, error) {
 	errs := &errList{file: file}
 	if len(data) > maxSpecSize {
 		errs.at(where{}, "spec is larger than %d KiB; is this the right file?", maxSpecSize>>10)
@@ -65,26 +68,45 @@ func parse(file string, data []byte, checkFiles bool) (*Spec, error) {
 		return nil, errs.err()
 	}
 	d := &decoder{errs: errs}
+	if len(stack) > 0 {
+		d.file = file
+	}
 	base := d.decodeDoc(root, "", false)
 	// Rules across fields only run on a spec whose fields all decoded:
 	// otherwise one typo would also show up as "required" errors.
 	if base == nil || !errs.empty() {
 		return nil, errs.err()
 	}
-	abs, err := filepath.Abs(file)
-	if err != nil {
-		abs = filepath.Clean(file)
+	abs := key
+	if abs == "" {
+		var err error
+		if abs, err = filepath.Abs(file); err != nil {
+			abs = filepath.Clean(file)
+		}
 	}
-	r := &resolver{errs: errs, dir: filepath.Dir(abs), checkFiles: checkFiles}
+	dir := filepath.Dir(abs)
+	if strings.HasPrefix(abs, catalogPrefix) {
+		dir = ""
+	}
+	r := &resolver{errs: errs, dir: dir, display: file, checkFiles: checkFiles}
 	fam := &family{raw: slices.Clone(data), display: file, variants: map[string]*Spec{}}
+	if base.base != nil {
+		if fam.parent = r.loadBase(base.base, append(slices.Clone(stack), abs)); fam.parent == nil {
+			return nil, errs.err()
+		}
+		base = inherit(fam.parent.fam.doc, base)
+	}
 	defaultUsers(base)
+	fam.doc = absolute(base, r)
 	fam.base = r.resolve(base, "", nil)
+	fam.base.Base = fam.parent.baseFor("")
 	for _, v := range base.variants {
 		var tags []string
 		if v.doc.tags == nil {
 			tags = r.variantTags(fam.base.Tags, v.name)
 		}
 		fam.variants[v.name.v] = r.resolve(overlay(base, v.doc), v.name.v, tags)
+		fam.variants[v.name.v].Base = fam.parent.baseFor(v.name.v)
 	}
 	if !errs.empty() {
 		return nil, errs.err()
@@ -246,13 +268,19 @@ func (s *Spec) VariantNames() []string {
 }
 
 // Digest is the sha256 (hex) of the spec file's bytes, recorded in
-// provenance so an image can be traced to the exact recipe.
+// provenance so an image can be traced to the exact recipe. For a spec
+// with a base it also covers the base's digest: the image depends on both.
 func (s *Spec) Digest() string {
 	if s.fam == nil {
 		return ""
 	}
-	sum := sha256.Sum256(s.fam.raw)
-	return hex.EncodeToString(sum[:])
+	h := sha256.New()
+	h.Write(s.fam.raw)
+	if p := s.fam.parent; p != nil {
+		// The image depends on the base's recipe too.
+		h.Write([]byte("\x00base\x00" + p.Digest()))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func (s *Spec) clone() *Spec {
@@ -266,6 +294,12 @@ func (s *Spec) clone() *Spec {
 	c.Certificates = slices.Clone(s.Certificates)
 	c.Tags = slices.Clone(s.Tags)
 	c.Paths = slices.Clone(s.Paths)
+	c.Files = slices.Clone(s.Files)
+	if s.Healthcheck != nil {
+		h := *s.Healthcheck
+		h.Test = slices.Clone(h.Test)
+		c.Healthcheck = &h
+	}
 	c.Env = maps.Clone(s.Env)
 	c.Annotations = maps.Clone(s.Annotations)
 	c.Labels = maps.Clone(s.Labels)
@@ -285,4 +319,16 @@ func (s *Spec) clone() *Spec {
 		c.Accounts.Groups[i] = g
 	}
 	return &c
+}
+
+// baseFor is the spec a variant of the extending spec reuses the layers of: the base's variant
+// of the same name, else the base itself. nil when there is no base.
+func (s *Spec) baseFor(variant string) *Spec {
+	if s == nil {
+		return nil
+	}
+	if v, ok := s.fam.variants[variant]; ok {
+		return v.clone()
+	}
+	return s.fam.base.clone()
 }

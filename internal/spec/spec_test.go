@@ -57,6 +57,7 @@ func TestDefaults(t *testing.T) {
 		Tags:         []string{"t:latest"},
 		Trim:         Trim{Docs: true, Man: true, Locales: true, KeepLocales: []string{"C.UTF-8"}},
 		Layers:       10,
+		Files:        []FileSet{},
 		File:         abs,
 		Dir:          filepath.Dir(abs),
 	}

@@ -1,6 +1,9 @@
 package spec
 
-import "strconv"
+import (
+	"strconv"
+	"time"
+)
 
 // Profile selects the hardening policy the resolver and assembler apply.
 type Profile string
@@ -53,6 +56,16 @@ type Spec struct {
 	Tags         []string // full references, each with an explicit ":tag"
 	Trim         Trim
 	Layers       int // layer budget, 2..64
+	// Base is the spec this one extends (base: python), the variant of the same name (or its
+	// runtime spec when it has none); nil when the spec extends nothing. Its packages keep their
+	// layers in this image (see docs/layers.md).
+	Base *Spec
+	// Files are the application's files, each set a layer above the packages.
+	Files []FileSet
+	// Healthcheck becomes the image config's Healthcheck; nil for none.
+	Healthcheck *Healthcheck
+	// Probe installs ProbePath, a shell-less HTTP(S)/TCP health probe (set by healthcheck.probe too).
+	Probe bool
 
 	VariantName string // "" for the base spec
 	File        string // absolute path of the YAML file
@@ -67,6 +80,8 @@ type family struct {
 	display  string // the path as the user gave it, for messages
 	base     *Spec
 	variants map[string]*Spec
+	doc      *doc  // the base spec as written, merged with its own bases; variants included
+	parent   *Spec // the spec it extends (base:), nil when none
 }
 
 // Repository is one APT source. Exactly one of Archive and URL is set.
@@ -142,4 +157,26 @@ type Trim struct {
 	// JavaModules are modules removed from every Java runtime image (usr/lib/jvm/*/lib/modules)
 	// in the image, as jlink would link it without them: "jdk.compiler", "jdk.jshell"…
 	JavaModules []string
+}
+
+// FileSet is a directory or tar of application files copied to Dest, as one layer.
+type FileSet struct {
+	Src      string // absolute path of a directory or a .tar file
+	Dest     string // absolute directory in the image
+	UID, GID int
+	Mode     int64 // regular files' permission bits; 0 keeps 0644, or 0755 when the owner may execute
+	DirMode  int64 // directories' permission bits; 0 means 0755
+}
+
+// ProbePath is where the health probe is installed.
+const ProbePath = "/usr/bin/spartan-probe"
+
+// Healthcheck is the image's HEALTHCHECK, as the OCI/Docker config holds it.
+type Healthcheck struct {
+	Test        []string // ["CMD", program, args…]
+	Probe       string   // the URL given to spartan-probe, when the check is one
+	Interval    time.Duration
+	Timeout     time.Duration
+	StartPeriod time.Duration
+	Retries     int
 }
