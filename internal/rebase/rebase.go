@@ -1,0 +1,439 @@
+// Package rebase moves an application image built FROM one base image onto another — a
+// base Spartan rebuilt with security fixes — without rebuilding it: the old base's layers
+// are replaced by the new base's, the application's own layers are kept byte for byte, and
+// the config is re-stitched (Image). Rebase is the workflow `spartan rebase` and `spartan
+// update` run: open the three images through imagesource, find the old base from the
+// application's base annotations when not named, rebase every platform, attest the result
+// (SBOMs read back from it, a provenance naming the application and both bases) and hand it
+// to publish to write, sign and push. go-containerregistry's mutate.Rebase is the model.
+package rebase
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/spartan-images/spartan/internal/attest"
+	"github.com/spartan-images/spartan/internal/imagesource"
+	"github.com/spartan-images/spartan/internal/oci"
+	"github.com/spartan-images/spartan/internal/publish"
+	"github.com/spartan-images/spartan/internal/registry"
+	"github.com/spartan-images/spartan/internal/sbom"
+	"github.com/spartan-images/spartan/internal/sign"
+)
+
+// Options say what to rebase onto what, and where the result goes.
+type Options struct {
+	App     string // the application image: anything imagesource.Open reads
+	Onto    string // the new base
+	OldBase string // the base App was built on; "" reads App's base annotations
+	// To is where the result goes: a registry reference, or an OCI layout (oci:DIR, or a
+	// path). "" is App itself when App is a registry reference.
+	To      string
+	Signer  publish.Signer // sign and attest; nil: unsigned
+	Client  *registry.Client
+	Version string    // Spartan's, for the provenance and SBOMs
+	Log     io.Writer // progress lines
+}
+
+// Result says what Rebase made.
+type Result struct {
+	Digest                string // of the rebased image or index
+	To                    string // where it went, as given (or defaulted)
+	Layout                string // the layout directory, when To is one
+	Ref                   string // the registry reference, when To is one
+	Signed, Pushed        bool
+	App, OldBase, NewBase attest.Image
+	Platforms             []Platform
+}
+
+// Platform is one platform image of the result.
+type Platform struct {
+	Platform string
+	Digest   string
+	// Base are the new base's layer digests at the bottom of the image, App the
+	// application's own layer digests on top, unchanged.
+	Base, App []string
+}
+
+// Rebase rebases o.App onto o.Onto and publishes the result.
+func Rebase(ctx context.Context, o Options) (*Result, error) {
+	started := time.Now()
+	log := o.Log
+	if log == nil {
+		log = io.Discard
+	}
+	open := func(what, src string) (*imagesource.Source, error) {
+		s, err := imagesource.Open(ctx, src, imagesource.WithClient(o.Client))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		return s, nil
+	}
+	app, err := open("application", o.App)
+	if err != nil {
+		return nil, err
+	}
+	defer app.Close()
+	po, to, err := destination(o, app)
+	if err != nil {
+		return nil, err
+	}
+	oldName, oldDigest, err := oldBase(o.OldBase, app)
+	if err != nil {
+		return nil, err
+	}
+	oldSrc, err := open("old base", oldName)
+	if err != nil {
+		return nil, err
+	}
+	defer oldSrc.Close()
+	if oldDigest != "" && oldSrc.Digest != oldDigest && !indexHas(oldSrc.Artifact, oldDigest) {
+		return nil, &Refusal{Reason: fmt.Sprintf("the application's annotations say it was built on %s@%s, but %s is now %s: give the old base with --old-base",
+			oldName, oldDigest, oldName, oldSrc.Digest)}
+	}
+	newSrc, err := open("new base", o.Onto)
+	if err != nil {
+		return nil, err
+	}
+	defer newSrc.Close()
+
+	res := &Result{To: to, Layout: po.Layout,
+		App:     attest.Image{Name: o.App, Digest: app.Digest},
+		OldBase: attest.Image{Name: oldName, Digest: oldSrc.Digest},
+		NewBase: attest.Image{Name: o.Onto, Digest: newSrc.Digest}}
+	if po.Ref != nil {
+		res.Ref = po.Ref.String()
+	}
+	annotations := map[string]string{AnnotationBaseName: o.Onto, AnnotationBaseDigest: newSrc.Digest}
+
+	var artifact oci.Artifact
+	var images []v1.Image
+	switch a := app.Artifact.(type) {
+	case v1.Image:
+		img, err := rebaseOne(a, "", oldSrc, newSrc, annotations)
+		if err != nil {
+			return nil, err
+		}
+		artifact, images = img, []v1.Image{img}
+	case v1.ImageIndex:
+		idx, imgs, err := rebaseIndex(a, oldSrc, newSrc, annotations, log)
+		if err != nil {
+			return nil, err
+		}
+		artifact, images = idx, imgs
+	default:
+		return nil, fmt.Errorf("application %s: neither an image nor an index", o.App)
+	}
+
+	subjectName := to
+	var atts []sign.Attestation
+	for _, img := range images {
+		p, err := describe(img, newSrc)
+		if err != nil {
+			return nil, err
+		}
+		res.Platforms = append(res.Platforms, p)
+		if o.Signer == nil {
+			continue
+		}
+		a, err := attestations(img, p, subjectName, res, o.Version, started)
+		if err != nil {
+			return nil, err
+		}
+		atts = append(atts, a...)
+	}
+	var tags []string
+	if app.Kind == imagesource.KindRegistry && app.Tag != "" {
+		tags = []string{app.Repo + ":" + app.Tag}
+	}
+	po.Signer, po.Client, po.Log = o.Signer, o.Client, log
+	pr, err := publish.Artifact(ctx, artifact, tags, atts, po)
+	if err != nil {
+		return nil, err
+	}
+	res.Digest, res.Signed, res.Pushed = pr.Digest, pr.Signed, pr.Pushed
+	return res, nil
+}
+
+// destination turns o.To into publish options: a layout for oci:DIR or a path, else a
+// registry reference.
+func destination(o Options, app *imagesource.Source) (publish.Options, string, error) {
+	to := o.To
+	if to == "" {
+		if app.Kind != imagesource.KindRegistry {
+			return publish.Options{}, "", fmt.Errorf("application %s is a %s: say where the rebased image goes with --to (a registry reference, or oci:DIR)", o.App, app.Kind)
+		}
+		to = o.App
+	}
+	if dir, ok := strings.CutPrefix(to, imagesource.LayoutPrefix); ok {
+		return publish.Options{Layout: dir}, to, nil
+	}
+	if strings.HasPrefix(to, "/") || strings.HasPrefix(to, ".") {
+		return publish.Options{Layout: to}, to, nil
+	}
+	if fi, err := os.Stat(to); err == nil && fi.IsDir() {
+		return publish.Options{Layout: to}, to, nil
+	}
+	ref, err := registry.ParseReference(to)
+	if err != nil {
+		return publish.Options{}, "", fmt.Errorf("--to %s: neither oci:DIR, a path nor a registry reference: %w", to, err)
+	}
+	return publish.Options{Ref: ref}, to, nil
+}
+
+// oldBase is the base the application names in its OCI base annotations when none is given:
+// the manifest's, else (an index) the index's. A registry name is pinned to the recorded
+// digest, so that a base tag moved since by a rebuild still finds the old base; for other
+// names the digest is returned for the caller to check.
+func oldBase(given string, app *imagesource.Source) (string, string, error) {
+	if given != "" {
+		return given, "", nil
+	}
+	ann, err := annotationsOf(app.Artifact)
+	if err != nil {
+		return "", "", fmt.Errorf("application %s: %w", app.Name, err)
+	}
+	base, digest := ann[AnnotationBaseName], ann[AnnotationBaseDigest]
+	if base == "" {
+		return "", "", fmt.Errorf("application %s does not say which base it was built on (no %s annotation: not every builder writes it): name it with --old-base",
+			app.Name, AnnotationBaseName)
+	}
+	if digest == "" {
+		return base, "", nil
+	}
+	if strings.HasPrefix(base, imagesource.LayoutPrefix) || strings.HasPrefix(base, "/") || strings.HasPrefix(base, ".") {
+		return base, digest, nil
+	}
+	ref, err := name.ParseReference(base)
+	if err != nil {
+		return base, digest, nil
+	}
+	return ref.Context().Name() + "@" + digest, "", nil
+}
+
+// indexHas tells whether a is an index with an entry of digest d: buildah records the
+// platform image's digest of a base it took out of an index.
+func indexHas(a oci.Artifact, d string) bool {
+	idx, ok := a.(v1.ImageIndex)
+	if !ok {
+		return false
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return false
+	}
+	for _, e := range m.Manifests {
+		if e.Digest.String() == d {
+			return true
+		}
+	}
+	return false
+}
+
+func annotationsOf(a oci.Artifact) (map[string]string, error) {
+	switch a := a.(type) {
+	case v1.Image:
+		m, err := a.Manifest()
+		if err != nil {
+			return nil, err
+		}
+		return m.Annotations, nil
+	case v1.ImageIndex:
+		m, err := a.IndexManifest()
+		if err != nil {
+			return nil, err
+		}
+		if m.Annotations[AnnotationBaseName] != "" {
+			return m.Annotations, nil
+		}
+		for _, d := range m.Manifests {
+			if d.MediaType.IsImage() {
+				img, err := a.Image(d.Digest)
+				if err != nil {
+					return nil, err
+				}
+				return annotationsOf(img)
+			}
+		}
+	}
+	return nil, nil
+}
+
+// rebaseOne rebases one platform image; platform "" takes the bases as they are (single
+// images) or the host's platform of an index, so that Image says what does not match.
+func rebaseOne(app v1.Image, platform string, oldSrc, newSrc *imagesource.Source, annotations map[string]string) (v1.Image, error) {
+	if platform == "" {
+		cf, err := app.ConfigFile()
+		if err != nil {
+			return nil, fmt.Errorf("application config: %w", err)
+		}
+		platform = platformOf(cf)
+	}
+	oldImg, err := platformImage(oldSrc, "old base", platform)
+	if err != nil {
+		return nil, err
+	}
+	newImg, err := platformImage(newSrc, "new base", platform)
+	if err != nil {
+		return nil, err
+	}
+	img, err := Image(app, oldImg, newImg)
+	if err != nil {
+		return nil, fmt.Errorf("rebase %s: %w", platform, err)
+	}
+	m, err := app.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	ann := maps.Clone(m.Annotations)
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	maps.Copy(ann, annotations)
+	return mutate.Annotations(img, ann).(v1.Image), nil
+}
+
+// platformImage is a base's image for platform: an index's entry for it, or a single image
+// as it is (Image then refuses another platform with both named).
+func platformImage(s *imagesource.Source, what, platform string) (v1.Image, error) {
+	if img, ok := s.Artifact.(v1.Image); ok {
+		return img, nil
+	}
+	img, _, err := s.Image(platform)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return img, nil
+}
+
+// rebaseIndex rebases each platform image of an index and ties them in a new index with the
+// old one's annotations. Entries that are not platform images (attestation manifests that
+// name the old images) are dropped, said on log.
+func rebaseIndex(idx v1.ImageIndex, oldSrc, newSrc *imagesource.Source, annotations map[string]string, log io.Writer) (v1.ImageIndex, []v1.Image, error) {
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, nil, err
+	}
+	var imgs []v1.Image
+	for _, d := range m.Manifests {
+		if !d.MediaType.IsImage() || d.Platform == nil || d.Platform.OS == "unknown" {
+			fmt.Fprintf(log, "dropping index entry %s (%s): not a platform image\n", d.Digest, d.MediaType)
+			continue
+		}
+		app, err := idx.Image(d.Digest)
+		if err != nil {
+			return nil, nil, err
+		}
+		img, err := rebaseOne(app, d.Platform.String(), oldSrc, newSrc, annotations)
+		if err != nil {
+			return nil, nil, err
+		}
+		imgs = append(imgs, img)
+	}
+	if len(imgs) == 0 {
+		return nil, nil, errors.New("the application index has no platform images")
+	}
+	ann := maps.Clone(m.Annotations)
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	maps.Copy(ann, annotations)
+	out, err := oci.Index(imgs, ann)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, imgs, nil
+}
+
+// describe says which layers of img are the new base's and which the application's.
+func describe(img v1.Image, newSrc *imagesource.Source) (Platform, error) {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return Platform{}, err
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return Platform{}, err
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return Platform{}, err
+	}
+	base, err := platformImage(newSrc, "new base", platformOf(cf))
+	if err != nil {
+		return Platform{}, err
+	}
+	bm, err := base.Manifest()
+	if err != nil {
+		return Platform{}, err
+	}
+	p := Platform{Platform: platformOf(cf), Digest: d.String()}
+	for i, l := range m.Layers {
+		if i < len(bm.Layers) {
+			p.Base = append(p.Base, l.Digest.String())
+		} else {
+			p.App = append(p.App, l.Digest.String())
+		}
+	}
+	return p, nil
+}
+
+// attestations are the SBOMs of the rebased image, read back from it (the new base's
+// packages are what scanners will see), and its provenance.
+func attestations(img v1.Image, p Platform, name string, res *Result, version string, started time.Time) ([]sign.Attestation, error) {
+	subject, err := attest.NewSubject(name, p.Digest)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := sbom.Read(img)
+	if err != nil {
+		return nil, fmt.Errorf("SBOM of the rebased %s image: %w", p.Platform, err)
+	}
+	so := sbom.Options{Name: name, ToolVersion: version}
+	spdx, err := sbom.Write(inv, sbom.SPDX, so)
+	if err != nil {
+		return nil, err
+	}
+	cdx, err := sbom.Write(inv, sbom.CycloneDX, so)
+	if err != nil {
+		return nil, err
+	}
+	prov, err := attest.Rebase{Subject: subject, App: res.App, OldBase: res.OldBase, NewBase: res.NewBase,
+		Platform: p.Platform, SpartanVersion: version, Started: started, Finished: time.Now(),
+		SBOMs: []attest.ResourceDescriptor{
+			{Name: "sbom.spdx.json", MediaType: sbom.MediaTypeSPDX, Digest: sha256Of(spdx)},
+			{Name: "sbom.cdx.json", MediaType: sbom.MediaTypeCycloneDX, Digest: sha256Of(cdx)},
+		}}.Statement()
+	if err != nil {
+		return nil, err
+	}
+	out := []sign.Attestation{{PredicateType: attest.PredicateSLSA, Statement: prov}}
+	for _, doc := range []struct {
+		typ  string
+		body []byte
+	}{{attest.PredicateSPDX, spdx}, {attest.PredicateCycloneDX, cdx}} {
+		st, err := attest.Statement(doc.typ, doc.body, subject)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sign.Attestation{PredicateType: doc.typ, Statement: st})
+	}
+	return out, nil
+}
+
+func sha256Of(b []byte) map[string]string {
+	h := sha256.Sum256(b)
+	return map[string]string{"sha256": hex.EncodeToString(h[:])}
+}
