@@ -3,8 +3,10 @@ package rebase
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +16,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/spartan-images/spartan/internal/imagesource"
+	"github.com/spartan-images/spartan/internal/oci"
 )
 
 // layer is a gzip layer holding files (path → body; a path ending in / is a directory).
@@ -208,5 +213,50 @@ func TestLayerType(t *testing.T) {
 		if got := layerType(tt.layer, tt.manifest); got != tt.want {
 			t.Errorf("layerType(%s, %s) = %s, want %s", tt.layer, tt.manifest, got, tt.want)
 		}
+	}
+}
+
+// TestRebaseIndex: an application index is rebased platform by platform onto the new base's
+// image of the same platform.
+func TestRebaseIndex(t *testing.T) {
+	dir := t.TempDir()
+	var olds, news, apps []v1.Image
+	var want []string
+	for _, arch := range []string{"amd64", "arm64"} {
+		ls := map[string]v1.Layer{"old": layer(t, "lib="+arch+" old"), "new": layer(t, "lib="+arch+" new"), "app": layer(t, "app/main.py="+arch)}
+		o := image(t, nil, arch, v1.Config{}, ls, "old")
+		n := image(t, nil, arch, v1.Config{}, ls, "new")
+		olds, news = append(olds, o), append(news, n)
+		apps = append(apps, image(t, o, arch, v1.Config{}, ls, "app"))
+		want = append(want, strings.Join(append(digests(t, n), digests(t, apps[len(apps)-1])[1]), " "))
+	}
+	write := func(name string, imgs []v1.Image) string {
+		idx, err := oci.Index(imgs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := oci.WriteLayout(p, idx, ""); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	res, err := Rebase(context.Background(), Options{App: write("app", apps), OldBase: write("old", olds), Onto: write("new", news), To: filepath.Join(dir, "out")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range res.Platforms {
+		got = append(got, strings.Join(append(p.Base, p.App...), " "))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("platform layers\n%v\nwant\n%v", got, want)
+	}
+	src, err := imagesource.Layout(filepath.Join(dir, "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := src.Artifact.(v1.ImageIndex); !ok || src.Digest != res.Digest {
+		t.Errorf("the layout holds %T %s, Rebase said %s", src.Artifact, src.Digest, res.Digest)
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/spartan-images/spartan/internal/registry"
 	"github.com/spartan-images/spartan/internal/sbom"
 	"github.com/spartan-images/spartan/internal/sign"
+	"github.com/spartan-images/spartan/internal/timeline"
 )
 
 // Options say what to rebase onto what, and where the result goes.
@@ -56,6 +57,9 @@ type Result struct {
 	Signed, Pushed        bool
 	App, OldBase, NewBase attest.Image
 	Platforms             []Platform
+	// Every digest the bases go by: the artifact's and, for an index, its images'. The
+	// timeline names a base by the one its rebuild recorded.
+	OldBaseDigests, NewBaseDigests []string
 }
 
 // Platform is one platform image of the result.
@@ -110,9 +114,10 @@ func Rebase(ctx context.Context, o Options) (*Result, error) {
 	defer newSrc.Close()
 
 	res := &Result{To: to, Layout: po.Layout,
-		App:     attest.Image{Name: o.App, Digest: app.Digest},
-		OldBase: attest.Image{Name: oldName, Digest: oldSrc.Digest},
-		NewBase: attest.Image{Name: o.Onto, Digest: newSrc.Digest}}
+		App:            attest.Image{Name: o.App, Digest: app.Digest},
+		OldBase:        attest.Image{Name: oldName, Digest: oldSrc.Digest},
+		NewBase:        attest.Image{Name: o.Onto, Digest: newSrc.Digest},
+		OldBaseDigests: digestsOf(oldSrc), NewBaseDigests: digestsOf(newSrc)}
 	if po.Ref != nil {
 		res.Ref = po.Ref.String()
 	}
@@ -221,6 +226,35 @@ func oldBase(given string, app *imagesource.Source) (string, string, error) {
 		return base, digest, nil
 	}
 	return ref.Context().Name() + "@" + digest, "", nil
+}
+
+// digestsOf are the digests a source goes by: its own and its index entries'.
+func digestsOf(s *imagesource.Source) []string {
+	out := []string{s.Digest}
+	if idx, ok := s.Artifact.(v1.ImageIndex); ok {
+		if m, err := idx.IndexManifest(); err == nil {
+			for _, e := range m.Manifests {
+				out = append(out, e.Digest.String())
+			}
+		}
+	}
+	return out
+}
+
+// Events are what the timeline records of a rebase of the application app in run: the CVE
+// fixes it carried from the base's rebuilds (timeline.Carried), then rebased, signed and
+// pushed, as an update records a rebuild.
+func Events(history []timeline.Event, run, app string, now time.Time, res *Result) []timeline.Event {
+	out := timeline.Carried(history, run, app, now, res.NewBaseDigests, res.OldBaseDigests)
+	out = append(out, timeline.Event{Time: now, Event: timeline.Rebased, Run: run, Image: app, Digest: res.Digest,
+		Base: res.NewBase.Name + "@" + res.NewBase.Digest, Layout: res.Layout})
+	if res.Signed {
+		out = append(out, timeline.Event{Time: now, Event: timeline.Signed, Run: run, Image: app, Digest: res.Digest})
+	}
+	if res.Pushed {
+		out = append(out, timeline.Event{Time: now, Event: timeline.Pushed, Run: run, Image: app, Digest: res.Digest, Ref: res.Ref})
+	}
+	return out
 }
 
 // indexHas tells whether a is an index with an entry of digest d: buildah records the
