@@ -39,6 +39,9 @@ type Options struct {
 	App     string // the application image: anything imagesource.Open reads
 	Onto    string // the new base
 	OldBase string // the base App was built on; "" reads App's base annotations
+	// PreviousBase is the old base when neither OldBase nor App's annotations name one: what
+	// update knows the base was before its rebuild (its previous push, by digest).
+	PreviousBase string
 	// To is where the result goes: a registry reference, or an OCI layout (oci:DIR, or a
 	// path). "" is App itself when App is a registry reference.
 	To      string
@@ -94,7 +97,7 @@ func Rebase(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	oldName, oldDigest, err := oldBase(o.OldBase, app)
+	oldName, oldDigest, err := oldBase(o.OldBase, o.PreviousBase, app)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +205,7 @@ func destination(o Options, app *imagesource.Source) (publish.Options, string, e
 // the manifest's, else (an index) the index's. A registry name is pinned to the recorded
 // digest, so that a base tag moved since by a rebuild still finds the old base; for other
 // names the digest is returned for the caller to check.
-func oldBase(given string, app *imagesource.Source) (string, string, error) {
+func oldBase(given, previous string, app *imagesource.Source) (string, string, error) {
 	if given != "" {
 		return given, "", nil
 	}
@@ -211,6 +214,9 @@ func oldBase(given string, app *imagesource.Source) (string, string, error) {
 		return "", "", fmt.Errorf("application %s: %w", app.Name, err)
 	}
 	base, digest := ann[AnnotationBaseName], ann[AnnotationBaseDigest]
+	if base == "" && previous != "" {
+		return previous, "", nil
+	}
 	if base == "" {
 		return "", "", fmt.Errorf("application %s does not say which base it was built on (no %s annotation: not every builder writes it): name it with --old-base",
 			app.Name, AnnotationBaseName)
