@@ -260,3 +260,31 @@ func TestRebaseIndex(t *testing.T) {
 		t.Errorf("the layout holds %T %s, Rebase said %s", src.Artifact, src.Digest, res.Digest)
 	}
 }
+
+func TestRecorded(t *testing.T) {
+	const d = "sha256:0123"
+	for _, tt := range []struct {
+		name, base, digest, onto string
+		want                     []candidate
+	}{
+		{"registry name, pinned; then the new base's repository", "reg:5000/spartan/python:1", d, "reg:5000/mirror/python:2",
+			[]candidate{{name: "reg:5000/spartan/python@" + d}, {name: "reg:5000/mirror/python@" + d}}},
+		{"the same repository once", "reg:5000/spartan/python:1", d, "reg:5000/spartan/python:1",
+			[]candidate{{name: "reg:5000/spartan/python@" + d}}},
+		{"buildah's storage name, then the new base's repository", "localhost/tmp/base:latest", d, "reg:5000/spartan/python:1",
+			[]candidate{{name: "localhost/tmp/base@" + d}, {name: "reg:5000/spartan/python@" + d}}},
+		{"a layout keeps its name; the digest is checked", "oci:/srv/base", d, "oci:/srv/new",
+			[]candidate{{name: "oci:/srv/base", digest: d}}},
+		{"a name without digest", "reg:5000/spartan/python:1", "", "reg:5000/spartan/python:1",
+			[]candidate{{name: "reg:5000/spartan/python:1"}}},
+		{"a digest without name", "", d, "reg:5000/spartan/python:1",
+			[]candidate{{name: "reg:5000/spartan/python@" + d}}},
+		{"nothing recorded", "", "", "reg:5000/spartan/python:1", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := recorded(tt.base, tt.digest, tt.onto); !slices.Equal(got, tt.want) {
+				t.Errorf("recorded(%q, %q, %q) = %v, want %v", tt.base, tt.digest, tt.onto, got, tt.want)
+			}
+		})
+	}
+}

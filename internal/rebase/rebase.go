@@ -97,19 +97,11 @@ func Rebase(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	oldName, oldDigest, err := oldBase(o.OldBase, o.PreviousBase, app)
-	if err != nil {
-		return nil, err
-	}
-	oldSrc, err := open("old base", oldName)
+	oldSrc, oldName, err := openOldBase(ctx, o, app)
 	if err != nil {
 		return nil, err
 	}
 	defer oldSrc.Close()
-	if oldDigest != "" && oldSrc.Digest != oldDigest && !indexHas(oldSrc.Artifact, oldDigest) {
-		return nil, &Refusal{Reason: fmt.Sprintf("the application's annotations say it was built on %s@%s, but %s is now %s: give the old base with --old-base",
-			oldName, oldDigest, oldName, oldSrc.Digest)}
-	}
 	newSrc, err := open("new base", o.Onto)
 	if err != nil {
 		return nil, err
@@ -201,37 +193,78 @@ func destination(o Options, app *imagesource.Source) (publish.Options, string, e
 	return publish.Options{Ref: ref}, to, nil
 }
 
-// oldBase is the base the application names in its OCI base annotations when none is given:
-// the manifest's, else (an index) the index's. A registry name is pinned to the recorded
-// digest, so that a base tag moved since by a rebuild still finds the old base; for other
-// names the digest is returned for the caller to check.
-func oldBase(given, previous string, app *imagesource.Source) (string, string, error) {
-	if given != "" {
-		return given, "", nil
+// candidate is a name the old base may go by, and the manifest digest it must have there
+// ("" when any will do).
+type candidate struct{ name, digest string }
+
+// openOldBase opens the base the application was built on: --old-base when given, else what
+// its OCI base annotations name (the manifest's, else an index's), else o.PreviousBase. A
+// recorded registry name is pinned to the recorded digest, so that a base tag a rebuild has
+// moved on still finds the old base. buildah records the name the base had in its local
+// storage (localhost/…, for an image built FROM a layout), which no registry serves: the
+// recorded digest is then looked up in the new base's repository, where a rebuilt base
+// usually lives.
+func openOldBase(ctx context.Context, o Options, app *imagesource.Source) (*imagesource.Source, string, error) {
+	var cands []candidate
+	if o.OldBase != "" {
+		cands = []candidate{{name: o.OldBase}}
+	} else {
+		ann, err := annotationsOf(app.Artifact)
+		if err != nil {
+			return nil, "", fmt.Errorf("application %s: %w", app.Name, err)
+		}
+		cands = recorded(ann[AnnotationBaseName], ann[AnnotationBaseDigest], o.Onto)
+		if len(cands) == 0 && o.PreviousBase != "" {
+			cands = []candidate{{name: o.PreviousBase}}
+		}
 	}
-	ann, err := annotationsOf(app.Artifact)
-	if err != nil {
-		return "", "", fmt.Errorf("application %s: %w", app.Name, err)
-	}
-	base, digest := ann[AnnotationBaseName], ann[AnnotationBaseDigest]
-	if base == "" && previous != "" {
-		return previous, "", nil
-	}
-	if base == "" {
-		return "", "", fmt.Errorf("application %s does not say which base it was built on (no %s annotation: not every builder writes it): name it with --old-base",
+	if len(cands) == 0 {
+		return nil, "", fmt.Errorf("application %s does not say which base it was built on (no %s annotation: not every builder writes it): name it with --old-base",
 			app.Name, AnnotationBaseName)
 	}
-	if digest == "" {
-		return base, "", nil
+	var failed []string
+	for _, c := range cands {
+		s, err := imagesource.Open(ctx, c.name, imagesource.WithClient(o.Client))
+		if err != nil {
+			failed = append(failed, err.Error())
+			continue
+		}
+		if c.digest != "" && s.Digest != c.digest && !indexHas(s.Artifact, c.digest) {
+			failed = append(failed, fmt.Sprintf("%s is now %s, not the recorded %s", c.name, s.Digest, c.digest))
+			s.Close()
+			continue
+		}
+		return s, c.name, nil
 	}
-	if strings.HasPrefix(base, imagesource.LayoutPrefix) || strings.HasPrefix(base, "/") || strings.HasPrefix(base, ".") {
-		return base, digest, nil
+	if o.OldBase != "" {
+		return nil, "", fmt.Errorf("old base: %s", failed[0])
 	}
-	ref, err := name.ParseReference(base)
-	if err != nil {
-		return base, digest, nil
+	return nil, "", fmt.Errorf("the base application %s was built on cannot be opened (%s): name it with --old-base", app.Name, strings.Join(failed, "; "))
+}
+
+// recorded are the places the base annotations point at, in the order to try them.
+func recorded(base, digest, onto string) []candidate {
+	isPath := func(s string) bool {
+		return strings.HasPrefix(s, imagesource.LayoutPrefix) || strings.HasPrefix(s, "/") || strings.HasPrefix(s, ".")
 	}
-	return ref.Context().Name() + "@" + digest, "", nil
+	var out []candidate
+	if base != "" {
+		ref, err := name.ParseReference(base)
+		switch {
+		case digest == "" || isPath(base) || err != nil:
+			out = append(out, candidate{name: base, digest: digest})
+		default:
+			out = append(out, candidate{name: ref.Context().Name() + "@" + digest})
+		}
+	}
+	if _, err := os.Stat(onto); digest != "" && !isPath(onto) && err != nil {
+		if ref, err := name.ParseReference(onto); err == nil {
+			if c := (candidate{name: ref.Context().Name() + "@" + digest}); len(out) == 0 || out[0] != c {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }
 
 // digestsOf are the digests a source goes by: its own and its index entries'.
