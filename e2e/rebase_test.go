@@ -19,6 +19,20 @@ import (
 	"github.com/spartan-images/spartan/internal/registry"
 )
 
+// isolatedPodman runs podman with a storage of its own under the run's work dir. Images are
+// stored once per image ID and podman records one manifest digest per image: with the
+// storage the other tests share, an identical base pulled earlier from elsewhere (a
+// reproducible build is identical) would lend the application the digest of that other pull
+// in its base annotation.
+func isolatedPodman(t *testing.T, name string) func(args ...string) result {
+	t.Helper()
+	dir := filepath.Join(workDir, "podman-"+name)
+	return func(args ...string) result {
+		t.Helper()
+		return run(t, nil, "podman", append([]string{"--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "run")}, args...)...)
+	}
+}
+
 // remoteImage reads ref's manifest and config from the registry.
 func remoteImage(t *testing.T, ref string) (digest string, layers []string, cfg *v1.ConfigFile, ann map[string]string) {
 	t.Helper()
@@ -69,13 +83,13 @@ func TestRebaseApp(t *testing.T) {
 	must(t, sp("push", oldArchive, base), "push the old python base")
 	_, oldLayers, _, _ := remoteImage(t, base)
 
+	podman := isolatedPodman(t, "rebase")
 	// The application: a COPY'd script on the base, built and pushed with podman.
 	writeFile(t, filepath.Join(dir, "app", "app.py"), "import ssl, sys\nprint('hello from python', sys.version.split()[0], 'with', ssl.OPENSSL_VERSION)\n")
 	writeFile(t, filepath.Join(dir, "app", "Containerfile"), "FROM "+base+"\nCOPY app.py /app/app.py\nENV APP_MODE=production\nCMD [\"/app/app.py\"]\n")
 	app := host + "/shop/app:1"
-	must(t, podman(t, "build", "--tls-verify=false", "-t", app, filepath.Join(dir, "app")), "podman build the application")
-	must(t, podman(t, "push", "--tls-verify=false", app), "podman push the application")
-	t.Cleanup(func() { podman(t, "rmi", "-f", app) })
+	must(t, podman("build", "--tls-verify=false", "-t", app, filepath.Join(dir, "app")), "podman build the application")
+	must(t, podman("push", "--tls-verify=false", app), "podman push the application")
 	appDigest, appLayers, _, appAnn := remoteImage(t, app)
 	t.Logf("application %s: base annotations %s=%q %s=%q", appDigest, "base.name", appAnn["org.opencontainers.image.base.name"],
 		"base.digest", appAnn["org.opencontainers.image.base.digest"])
@@ -85,9 +99,8 @@ func TestRebaseApp(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "dpkg", "extra"), "Package: extra\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\n")
 	writeFile(t, filepath.Join(dir, "dpkg", "Containerfile"), "FROM "+base+"\nCOPY extra /var/lib/dpkg/status.d/extra\n")
 	withPkg := host + "/shop/with-package:1"
-	must(t, podman(t, "build", "--tls-verify=false", "-t", withPkg, filepath.Join(dir, "dpkg")), "podman build the application with a package")
-	must(t, podman(t, "push", "--tls-verify=false", withPkg), "podman push the application with a package")
-	t.Cleanup(func() { podman(t, "rmi", "-f", withPkg) })
+	must(t, podman("build", "--tls-verify=false", "-t", withPkg, filepath.Join(dir, "dpkg")), "podman build the application with a package")
+	must(t, podman("push", "--tls-verify=false", withPkg), "podman push the application with a package")
 
 	// The base is rebuilt: its tag moves on to today's image.
 	must(t, sp("push", cur.archive, base), "push the current python base")
@@ -117,11 +130,10 @@ func TestRebaseApp(t *testing.T) {
 		t.Errorf("base annotations of the result: %v", ann)
 	}
 
-	out := must(t, podman(t, "run", "--rm", "--tls-verify=false", host+"/shop/app@"+digest), "run the rebased application")
+	out := must(t, podman("run", "--rm", "--tls-verify=false", host+"/shop/app@"+digest), "run the rebased application")
 	if !strings.Contains(out.stdout, "hello from python 3.13") {
 		t.Errorf("the rebased application printed %q", out.stdout)
 	}
-	t.Cleanup(func() { podman(t, "rmi", "-f", host+"/shop/app@"+digest) })
 
 	v := must(t, cosign(t, "verify", "--key", pub, "--insecure-ignore-tlog=true", "--allow-http-registry", app), "cosign verify the rebased application")
 	if !strings.Contains(v.stdout, digest) {

@@ -129,11 +129,11 @@ tags: [example/foo:1]
 	reg := startRegistry(t)
 	must(t, sp("push", layout, reg+"/e2e/foo:1"), "push foo v1")
 	app := reg + "/e2e/fooapp:1"
+	podman := isolatedPodman(t, "update")
 	writeFile(t, filepath.Join(dir, "app", "hello.txt"), "hello\n")
 	writeFile(t, filepath.Join(dir, "app", "Containerfile"), "FROM "+reg+"/e2e/foo:1\nCOPY hello.txt /srv/hello.txt\n")
-	must(t, podman(t, "build", "--tls-verify=false", "-t", app, filepath.Join(dir, "app")), "podman build the application on foo")
-	must(t, podman(t, "push", "--tls-verify=false", app), "podman push the application")
-	t.Cleanup(func() { podman(t, "rmi", "-f", app) })
+	must(t, podman("build", "--tls-verify=false", "-t", app, filepath.Join(dir, "app")), "podman build the application on foo")
+	must(t, podman("push", "--tls-verify=false", app), "podman push the application")
 	apps := filepath.Join(dir, "apps")
 	writeFile(t, apps, "# base  application\nfoo "+app+"\n")
 

@@ -282,7 +282,10 @@ func (r Report) WriteText(w io.Writer) error {
 		}
 	}
 	how := "rebuilds"
-	if rebases > 0 {
+	switch {
+	case rebases == len(r.Rows):
+		how = "rebases"
+	case rebases > 0:
 		how = "rebuilds and rebases"
 	}
 	_, err := fmt.Fprintf(w, "\n%d CVE fixes in %s (%d %s: %s)\nfix seen → rebuilt over %d: median %s, p95 %s\n",
