@@ -265,20 +265,17 @@ func TestRecorded(t *testing.T) {
 	const d = "sha256:0123"
 	for _, tt := range []struct {
 		name, base, digest, onto string
-		want                     []candidate
+		want                     []string
 	}{
-		{"registry name, pinned; then the new base's repository", "reg:5000/spartan/python:1", d, "reg:5000/mirror/python:2",
-			[]candidate{{name: "reg:5000/spartan/python@" + d}, {name: "reg:5000/mirror/python@" + d}}},
+		{"registry name, pinned; the new base's repository; the name", "reg:5000/spartan/python:1", d, "reg:5000/mirror/python:2",
+			[]string{"reg:5000/spartan/python@" + d, "reg:5000/mirror/python@" + d, "reg:5000/spartan/python:1"}},
 		{"the same repository once", "reg:5000/spartan/python:1", d, "reg:5000/spartan/python:1",
-			[]candidate{{name: "reg:5000/spartan/python@" + d}}},
-		{"buildah's storage name, then the new base's repository", "localhost/tmp/base:latest", d, "reg:5000/spartan/python:1",
-			[]candidate{{name: "localhost/tmp/base@" + d}, {name: "reg:5000/spartan/python@" + d}}},
-		{"a layout keeps its name; the digest is checked", "oci:/srv/base", d, "oci:/srv/new",
-			[]candidate{{name: "oci:/srv/base", digest: d}}},
-		{"a name without digest", "reg:5000/spartan/python:1", "", "reg:5000/spartan/python:1",
-			[]candidate{{name: "reg:5000/spartan/python:1"}}},
-		{"a digest without name", "", d, "reg:5000/spartan/python:1",
-			[]candidate{{name: "reg:5000/spartan/python@" + d}}},
+			[]string{"reg:5000/spartan/python@" + d, "reg:5000/spartan/python:1"}},
+		{"buildah's storage name", "localhost/tmp/base:latest", d, "reg:5000/spartan/python:1",
+			[]string{"localhost/tmp/base@" + d, "reg:5000/spartan/python@" + d, "localhost/tmp/base:latest"}},
+		{"a layout", "oci:/srv/base", d, "oci:/srv/new", []string{"oci:/srv/base"}},
+		{"a name without digest", "reg:5000/spartan/python:1", "", "reg:5000/spartan/python:1", []string{"reg:5000/spartan/python:1"}},
+		{"a digest without name", "", d, "reg:5000/spartan/python:1", []string{"reg:5000/spartan/python@" + d}},
 		{"nothing recorded", "", "", "reg:5000/spartan/python:1", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -193,76 +194,120 @@ func destination(o Options, app *imagesource.Source) (publish.Options, string, e
 	return publish.Options{Ref: ref}, to, nil
 }
 
-// candidate is a name the old base may go by, and the manifest digest it must have there
-// ("" when any will do).
-type candidate struct{ name, digest string }
-
-// openOldBase opens the base the application was built on: --old-base when given, else what
-// its OCI base annotations name (the manifest's, else an index's), else o.PreviousBase. A
-// recorded registry name is pinned to the recorded digest, so that a base tag a rebuild has
-// moved on still finds the old base. buildah records the name the base had in its local
-// storage (localhost/…, for an image built FROM a layout), which no registry serves: the
-// recorded digest is then looked up in the new base's repository, where a rebuilt base
-// usually lives.
+// openOldBase opens the base the application was built on: --old-base when given, else the
+// first of the places its OCI base annotations point at (the manifest's, else an index's),
+// then o.PreviousBase, that the application is built on — its layers are the bottom of the
+// application's, by diff_id. What the annotations say cannot be taken on trust: buildah
+// records the name the base had in its local storage (localhost/… for FROM oci:DIR), and with
+// its layer cache (podman build's default) the digest of the intermediate image before the
+// last instruction, not the base's.
 func openOldBase(ctx context.Context, o Options, app *imagesource.Source) (*imagesource.Source, string, error) {
-	var cands []candidate
 	if o.OldBase != "" {
-		cands = []candidate{{name: o.OldBase}}
-	} else {
-		ann, err := annotationsOf(app.Artifact)
+		s, err := imagesource.Open(ctx, o.OldBase, imagesource.WithClient(o.Client))
 		if err != nil {
-			return nil, "", fmt.Errorf("application %s: %w", app.Name, err)
+			return nil, "", fmt.Errorf("old base: %w", err)
 		}
-		cands = recorded(ann[AnnotationBaseName], ann[AnnotationBaseDigest], o.Onto)
-		if len(cands) == 0 && o.PreviousBase != "" {
-			cands = []candidate{{name: o.PreviousBase}}
-		}
+		return s, o.OldBase, nil
+	}
+	ann, err := annotationsOf(app.Artifact)
+	if err != nil {
+		return nil, "", fmt.Errorf("application %s: %w", app.Name, err)
+	}
+	cands := recorded(ann[AnnotationBaseName], ann[AnnotationBaseDigest], o.Onto)
+	if o.PreviousBase != "" {
+		cands = append(cands, o.PreviousBase)
 	}
 	if len(cands) == 0 {
 		return nil, "", fmt.Errorf("application %s does not say which base it was built on (no %s annotation: not every builder writes it): name it with --old-base",
 			app.Name, AnnotationBaseName)
 	}
+	appImg, err := firstImage(app.Artifact)
+	if err != nil {
+		return nil, "", fmt.Errorf("application %s: %w", app.Name, err)
+	}
 	var failed []string
 	for _, c := range cands {
-		s, err := imagesource.Open(ctx, c.name, imagesource.WithClient(o.Client))
+		s, err := imagesource.Open(ctx, c, imagesource.WithClient(o.Client))
 		if err != nil {
 			failed = append(failed, err.Error())
 			continue
 		}
-		if c.digest != "" && s.Digest != c.digest && !indexHas(s.Artifact, c.digest) {
-			failed = append(failed, fmt.Sprintf("%s is now %s, not the recorded %s", c.name, s.Digest, c.digest))
+		if err := builtOn(appImg, s); err != nil {
+			failed = append(failed, fmt.Sprintf("%s (%s): %v", c, s.Digest, err))
 			s.Close()
 			continue
 		}
-		return s, c.name, nil
+		return s, c, nil
 	}
-	if o.OldBase != "" {
-		return nil, "", fmt.Errorf("old base: %s", failed[0])
-	}
-	return nil, "", fmt.Errorf("the base application %s was built on cannot be opened (%s): name it with --old-base", app.Name, strings.Join(failed, "; "))
+	return nil, "", fmt.Errorf("none of the bases application %s names is the one it was built on (%s): name it with --old-base", app.Name, strings.Join(failed, "; "))
 }
 
-// recorded are the places the base annotations point at, in the order to try them.
-func recorded(base, digest, onto string) []candidate {
+// firstImage is an image, or an index's first platform image.
+func firstImage(a oci.Artifact) (v1.Image, error) {
+	switch a := a.(type) {
+	case v1.Image:
+		return a, nil
+	case v1.ImageIndex:
+		m, err := a.IndexManifest()
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range m.Manifests {
+			if d.MediaType.IsImage() && d.Platform != nil && d.Platform.OS != "unknown" {
+				return a.Image(d.Digest)
+			}
+		}
+	}
+	return nil, errors.New("no platform image")
+}
+
+// builtOn says why app is not built on base: base's layers (its image of app's platform) are
+// not the bottom of app's.
+func builtOn(app v1.Image, base *imagesource.Source) error {
+	cf, err := app.ConfigFile()
+	if err != nil {
+		return err
+	}
+	img, err := platformImage(base, "base", platformOf(cf))
+	if err != nil {
+		return err
+	}
+	bcf, err := img.ConfigFile()
+	if err != nil {
+		return err
+	}
+	ids, bids := cf.RootFS.DiffIDs, bcf.RootFS.DiffIDs
+	if len(bids) == 0 || len(bids) > len(ids) || !slices.Equal(ids[:len(bids)], bids) {
+		return errors.New("its layers are not the bottom of the application's")
+	}
+	return nil
+}
+
+// recorded are the places the base annotations point at, in the order to try them: the name
+// pinned to the digest (the base's tag has usually moved on to the rebuild), the digest in the
+// new base's repository (where a rebuilt base lives), the name as it is.
+func recorded(base, digest, onto string) []string {
 	isPath := func(s string) bool {
 		return strings.HasPrefix(s, imagesource.LayoutPrefix) || strings.HasPrefix(s, "/") || strings.HasPrefix(s, ".")
 	}
-	var out []candidate
-	if base != "" {
-		ref, err := name.ParseReference(base)
-		switch {
-		case digest == "" || isPath(base) || err != nil:
-			out = append(out, candidate{name: base, digest: digest})
-		default:
-			out = append(out, candidate{name: ref.Context().Name() + "@" + digest})
+	var out []string
+	add := func(c string) {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	if digest != "" && base != "" && !isPath(base) {
+		if ref, err := name.ParseReference(base); err == nil {
+			add(ref.Context().Name() + "@" + digest)
 		}
 	}
 	if _, err := os.Stat(onto); digest != "" && !isPath(onto) && err != nil {
 		if ref, err := name.ParseReference(onto); err == nil {
-			if c := (candidate{name: ref.Context().Name() + "@" + digest}); len(out) == 0 || out[0] != c {
-				out = append(out, c)
-			}
+			add(ref.Context().Name() + "@" + digest)
 		}
+	}
+	if base != "" {
+		add(base)
 	}
 	return out
 }
@@ -294,25 +339,6 @@ func Events(history []timeline.Event, run, app string, now time.Time, res *Resul
 		out = append(out, timeline.Event{Time: now, Event: timeline.Pushed, Run: run, Image: app, Digest: res.Digest, Ref: res.Ref})
 	}
 	return out
-}
-
-// indexHas tells whether a is an index with an entry of digest d: buildah records the
-// platform image's digest of a base it took out of an index.
-func indexHas(a oci.Artifact, d string) bool {
-	idx, ok := a.(v1.ImageIndex)
-	if !ok {
-		return false
-	}
-	m, err := idx.IndexManifest()
-	if err != nil {
-		return false
-	}
-	for _, e := range m.Manifests {
-		if e.Digest.String() == d {
-			return true
-		}
-	}
-	return false
 }
 
 func annotationsOf(a oci.Artifact) (map[string]string, error) {

@@ -343,3 +343,43 @@ func TestRebaseBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestRebaseIntermediateDigest: buildah's layer cache records the digest of an intermediate
+// image as the base's; the recorded name still finds the old base while its tag names it, and
+// once the tag has moved on rebase says it cannot find the base rather than rebasing onto the
+// wrong one.
+func TestRebaseIntermediateDigest(t *testing.T) {
+	oldDir, newDir := bases(t)
+	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	c := registry.New("test")
+	ctx := context.Background()
+	push := func(a oci.Artifact, ref string) {
+		t.Helper()
+		r, _ := registry.ParseReference(ref)
+		if _, _, err := c.Push(ctx, &registry.Source{Artifact: a}, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, oldImg := layoutImage(t, oldDir)
+	_, newImg := layoutImage(t, newDir)
+	push(oldImg, host+"/base/foo:1")
+	push(newImg, host+"/base/foo:2")
+	intermediate := "sha256:" + strings.Repeat("ab", 32)
+	push(application(t, oldDir, map[string]string{rebase.AnnotationBaseName: host + "/base/foo:1", rebase.AnnotationBaseDigest: intermediate}), host+"/team/app:1")
+
+	res, err := rebase.Rebase(ctx, rebase.Options{App: host + "/team/app:1", Onto: host + "/base/foo:2", Client: c, To: host + "/team/app:2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OldBase.Name != host+"/base/foo:1" {
+		t.Errorf("old base %+v", res.OldBase)
+	}
+	push(newImg, host+"/base/foo:1") // the tag moves on
+	_, err = rebase.Rebase(ctx, rebase.Options{App: host + "/team/app:1", Onto: host + "/base/foo:2", Client: c, To: host + "/team/app:3"})
+	if err == nil || !strings.Contains(err.Error(), "none of the bases application "+host+"/team/app:1 names is the one it was built on") ||
+		!strings.Contains(err.Error(), "its layers are not the bottom of the application's") || !strings.Contains(err.Error(), "name it with --old-base") {
+		t.Fatalf("got %v", err)
+	}
+}
