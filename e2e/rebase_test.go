@@ -172,9 +172,9 @@ func TestRebaseApp(t *testing.T) {
 		{"a package installed on top", []string{"rebase", withPkg, "--onto", base, "--to", host + "/shop/refused:1"},
 			"changes the package database (var/lib/dpkg/status.d/extra)"},
 		{"not built on the old base", []string{"rebase", host + "/shop/app@" + appDigest, "--old-base", static.archive, "--onto", base, "--to", host + "/shop/refused:1"},
-			"layer 0 of the application (sha256:"},
+			"is not the old base's (sha256:"},
 		{"a new base of another architecture", []string{"rebase", host + "/shop/app@" + appDigest, "--old-base", oldArchive, "--onto", arm, "--to", host + "/shop/refused:1"},
-			"the new base is linux/arm64, the application is linux/amd64"},
+			"the new base is linux/arm64/v8, the application is linux/amd64: rebase onto the new base's linux/amd64 image"},
 	} {
 		r := sp(tc.args...)
 		if r.err == nil || !strings.Contains(r.stderr, tc.want) {

@@ -64,8 +64,7 @@ standard output.`,
 				return fmt.Errorf("rebase %s: %w", o.App, err)
 			}
 			stderr := cmd.ErrOrStderr()
-			fmt.Fprintf(stderr, "rebased %s from %s@%s onto %s@%s in %s\n", o.App, res.OldBase.Name, res.OldBase.Digest,
-				res.NewBase.Name, res.NewBase.Digest, time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(stderr, "rebased %s from %s onto %s in %s\n", o.App, res.OldBase, res.NewBase, time.Since(start).Round(time.Millisecond))
 			for _, p := range res.Platforms {
 				fmt.Fprintf(stderr, "  %s %s: %d base layers, %d application layers kept: %s\n", p.Platform, p.Digest,
 					len(p.Base), len(p.App), strings.Join(p.App, " "))

@@ -91,3 +91,11 @@ func (r Rebase) Statement() ([]byte, error) {
 	}
 	return Statement(PredicateSLSA, p, r.Subject)
 }
+
+// String is name@digest, or the name when it already holds the digest.
+func (i Image) String() string {
+	if strings.HasSuffix(i.Name, "@"+i.Digest) {
+		return i.Name
+	}
+	return i.Name + "@" + i.Digest
+}

@@ -331,7 +331,7 @@ func digestsOf(s *imagesource.Source) []string {
 func Events(history []timeline.Event, run, app string, now time.Time, res *Result) []timeline.Event {
 	out := timeline.Carried(history, run, app, now, res.NewBaseDigests, res.OldBaseDigests)
 	out = append(out, timeline.Event{Time: now, Event: timeline.Rebased, Run: run, Image: app, Digest: res.Digest,
-		Base: res.NewBase.Name + "@" + res.NewBase.Digest, Layout: res.Layout})
+		Base: res.NewBase.String(), Layout: res.Layout})
 	if res.Signed {
 		out = append(out, timeline.Event{Time: now, Event: timeline.Signed, Run: run, Image: app, Digest: res.Digest})
 	}
