@@ -61,7 +61,9 @@ BASE=$REG/spartan/python:3.13
 "$bin" push "$W/old.tar" "$BASE" > /dev/null 2>&1
 mkdir -p "$W/app"
 printf "import sys\nprint('hello from python', sys.version.split()[0])\n" > "$W/app/app.py"
-printf 'FROM %s\nCOPY app.py /app/app.py\nCMD ["/app/app.py"]\n' "$BASE" > "$W/app/Containerfile"
+# One instruction: with several, podman's layer cache records an intermediate image as the
+# base (docs/rebase.md) and the old base would have to be named with --old-base.
+printf 'FROM %s\nCOPY app.py /app/app.py\n' "$BASE" > "$W/app/Containerfile"
 pod build -q --tls-verify=false -t "$REG/shop/app:1" "$W/app" > /dev/null
 pod push -q --tls-verify=false "$REG/shop/app:1"
 APP=$REG/shop/app@$(curl -fsI -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$REG/v2/shop/app/manifests/1" | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest"{print $2}')
@@ -69,7 +71,17 @@ APP=$REG/shop/app@$(curl -fsI -H 'Accept: application/vnd.oci.image.manifest.v1+
 (cd "$W" && "$bin" keygen > /dev/null 2>&1)
 
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
-secs() { local s e; s=$(date +%s.%N); "$@" > /dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc; }
+secs() {
+  local s e
+  s=$(date +%s.%N)
+  if ! "$@" > "$W/last.log" 2>&1; then
+    echo "failed: $*" >&2
+    cat "$W/last.log" >&2
+    exit 1
+  fi
+  e=$(date +%s.%N)
+  printf '%.2f' "$(echo "$e - $s" | bc)"
+}
 signed=() unsigned=() rebuild=()
 for i in $(seq "$RUNS"); do
   signed+=("$(secs "$bin" --cache "$W/cache" rebase "$APP" --onto "$BASE" --to "$REG/shop/app:r$i" --sign-key "$W/cosign.key" --timeline "$W/timeline.jsonl")")
