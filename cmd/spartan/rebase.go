@@ -53,11 +53,6 @@ standard output.`,
 				}
 				o.Signer = k
 			}
-			tl := g.timelinePath(timelineFile)
-			history, err := timeline.Read(tl)
-			if err != nil {
-				return err
-			}
 			start := time.Now()
 			res, err := rebase.Rebase(cmd.Context(), o)
 			if err != nil {
@@ -69,8 +64,8 @@ standard output.`,
 				fmt.Fprintf(stderr, "  %s %s: %d base layers, %d application layers kept: %s\n", p.Platform, p.Digest,
 					len(p.Base), len(p.App), strings.Join(p.App, " "))
 			}
-			events := rebase.Events(history, update.RunID(time.Now()), o.App, time.Now().UTC(), res)
-			if err := timeline.Append(tl, events); err != nil {
+			events, err := rebase.Record(g.timelinePath(timelineFile), update.RunID(time.Now()), o.App, res)
+			if err != nil {
 				return err
 			}
 			carried := 0

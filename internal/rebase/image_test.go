@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -17,8 +18,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/spartan-images/spartan/internal/attest"
 	"github.com/spartan-images/spartan/internal/imagesource"
 	"github.com/spartan-images/spartan/internal/oci"
+	"github.com/spartan-images/spartan/internal/timeline"
 )
 
 // layer is a gzip layer holding files (path → body; a path ending in / is a directory).
@@ -283,5 +286,34 @@ func TestRecorded(t *testing.T) {
 				t.Errorf("recorded(%q, %q, %q) = %v, want %v", tt.base, tt.digest, tt.onto, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestRecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "timeline.jsonl")
+	seen := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
+	if err := timeline.Append(path, []timeline.Event{
+		{Event: timeline.Fixed, Run: "u1", Image: "python", CVE: "CVE-1", Date: &seen},
+		{Event: timeline.Rebuilt, Run: "u1", Image: "python", Digest: "sha256:new"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res := &Result{Digest: "sha256:app2", Signed: true, Pushed: true, Ref: "reg/app:1",
+		NewBase: attest.Image{Name: "reg/python:1", Digest: "sha256:new"}, NewBaseDigests: []string{"sha256:new"}, OldBaseDigests: []string{"sha256:old"}}
+	events, err := Record(path, "r1", "reg/app:1", res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := timeline.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range all[2:] {
+		kinds = append(kinds, e.Event)
+	}
+	if len(events) != 4 || !slices.Equal(kinds, []string{timeline.Fixed, timeline.Rebased, timeline.Signed, timeline.Pushed}) ||
+		all[3].Base != "reg/python:1@sha256:new" || all[2].CVE != "CVE-1" || all[2].Image != "reg/app:1" || all[5].Ref != "reg/app:1" {
+		t.Errorf("recorded %+v", all[2:])
 	}
 }

@@ -325,6 +325,17 @@ func digestsOf(s *imagesource.Source) []string {
 	return out
 }
 
+// Record appends to the timeline file at path what a rebase of the application app, in run,
+// carried and did (Events), and returns those events.
+func Record(path, run, app string, res *Result) ([]timeline.Event, error) {
+	history, err := timeline.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	events := Events(history, run, app, time.Now().UTC(), res)
+	return events, timeline.Append(path, events)
+}
+
 // Events are what the timeline records of a rebase of the application app in run: the CVE
 // fixes it carried from the base's rebuilds (timeline.Carried), then rebased, signed and
 // pushed, as an update records a rebuild.
