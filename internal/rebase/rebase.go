@@ -176,6 +176,9 @@ func destination(o Options, app *imagesource.Source) (publish.Options, string, e
 		if app.Kind != imagesource.KindRegistry {
 			return publish.Options{}, "", fmt.Errorf("application %s is a %s: say where the rebased image goes with --to (a registry reference, or oci:DIR)", o.App, app.Kind)
 		}
+		if app.Tag == "" {
+			return publish.Options{}, "", fmt.Errorf("application %s is named by digest, which the rebased image cannot have: say where it goes with --to (a registry reference, or oci:DIR)", o.App)
+		}
 		to = o.App
 	}
 	if dir, ok := strings.CutPrefix(to, imagesource.LayoutPrefix); ok {

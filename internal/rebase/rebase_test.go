@@ -283,6 +283,11 @@ func TestRebaseRegistry(t *testing.T) {
 		t.Errorf("the tag holds %s, rebase made %s", got.Digest, res.Digest)
 	}
 
+	if _, err := rebase.Rebase(ctx, rebase.Options{App: host + "/team/app@" + res.Digest, Onto: host + "/base/foo:1", Client: c}); err == nil ||
+		!strings.Contains(err.Error(), "is named by digest, which the rebased image cannot have: say where it goes with --to") {
+		t.Errorf("an application named by digest, without --to: %v", err)
+	}
+
 	// Rebasing the result again onto the same base: its annotations now name the new base.
 	again, err := rebase.Rebase(ctx, rebase.Options{App: host + "/team/app:1", Onto: host + "/base/foo:1", Client: c, To: host + "/team/app:2"})
 	if err != nil {
