@@ -53,6 +53,12 @@ standard output.`,
 				}
 				o.Signer = k
 			}
+			tl := g.timelinePath(timelineFile)
+			history, err := timeline.Read(tl)
+			if err != nil {
+				return err
+			}
+			o.Pushed = rebase.Pushed(history, "", "")
 			start := time.Now()
 			res, err := rebase.Rebase(cmd.Context(), o)
 			if err != nil {
@@ -64,7 +70,7 @@ standard output.`,
 				fmt.Fprintf(stderr, "  %s %s: %d base layers, %d application layers kept: %s\n", p.Platform, p.Digest,
 					len(p.Base), len(p.App), strings.Join(p.App, " "))
 			}
-			events, err := rebase.Record(g.timelinePath(timelineFile), update.RunID(time.Now()), o.App, res)
+			events, err := rebase.Record(tl, update.RunID(time.Now()), o.App, res)
 			if err != nil {
 				return err
 			}

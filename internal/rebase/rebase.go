@@ -40,9 +40,11 @@ type Options struct {
 	App     string // the application image: anything imagesource.Open reads
 	Onto    string // the new base
 	OldBase string // the base App was built on; "" reads App's base annotations
-	// PreviousBase is the old base when neither OldBase nor App's annotations name one: what
-	// update knows the base was before its rebuild (its previous push, by digest).
-	PreviousBase string
+	// Pushed are images the timeline saw pushed (Pushed), newest first: when OldBase is not
+	// given, those in the repository of the recorded base or of the new base are candidates
+	// for the old base after what the annotations name — a base tag a rebuild moved on still
+	// has its old digest there.
+	Pushed []attest.Image
 	// To is where the result goes: a registry reference, or an OCI layout (oci:DIR, or a
 	// path). "" is App itself when App is a registry reference.
 	To      string
@@ -199,7 +201,7 @@ func destination(o Options, app *imagesource.Source) (publish.Options, string, e
 
 // openOldBase opens the base the application was built on: --old-base when given, else the
 // first of the places its OCI base annotations point at (the manifest's, else an index's),
-// then o.PreviousBase, that the application is built on — its layers are the bottom of the
+// then the timeline's earlier pushes to those repositories (o.Pushed), that the application is built on — its layers are the bottom of the
 // application's, by diff_id. What the annotations say cannot be taken on trust: buildah
 // records the name the base had in its local storage (localhost/… for FROM oci:DIR), and with
 // its layer cache (podman build's default) the digest of the intermediate image before the
@@ -217,8 +219,10 @@ func openOldBase(ctx context.Context, o Options, app *imagesource.Source) (*imag
 		return nil, "", fmt.Errorf("application %s: %w", app.Name, err)
 	}
 	cands := recorded(ann[AnnotationBaseName], ann[AnnotationBaseDigest], o.Onto)
-	if o.PreviousBase != "" {
-		cands = append(cands, o.PreviousBase)
+	for _, c := range pushedIn(o.Pushed, ann[AnnotationBaseName], o.Onto) {
+		if !slices.Contains(cands, c) {
+			cands = append(cands, c)
+		}
 	}
 	if len(cands) == 0 {
 		return nil, "", fmt.Errorf("application %s does not say which base it was built on (no %s annotation: not every builder writes it): name it with --old-base",
@@ -284,6 +288,39 @@ func builtOn(app v1.Image, base *imagesource.Source) error {
 		return errors.New("its layers are not the bottom of the application's")
 	}
 	return nil
+}
+
+// pushedIn are the pushed images in the repository of base or of onto, as repo@digest.
+func pushedIn(pushed []attest.Image, base, onto string) []string {
+	var repos []string
+	for _, n := range []string{base, onto} {
+		if ref, err := name.ParseReference(n); err == nil && n != "" {
+			repos = append(repos, ref.Context().Name())
+		}
+	}
+	var out []string
+	for _, p := range pushed {
+		ref, err := name.ParseReference(p.Name)
+		if err != nil || !slices.Contains(repos, ref.Context().Name()) {
+			continue
+		}
+		if c := ref.Context().Name() + "@" + p.Digest; !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Pushed are the images history records as pushed (by image name when image is not "", not
+// in run exceptRun), newest first: Options.Pushed.
+func Pushed(history []timeline.Event, image, exceptRun string) []attest.Image {
+	var out []attest.Image
+	for _, e := range slices.Backward(history) {
+		if e.Event == timeline.Pushed && e.Ref != "" && e.Digest != "" && (image == "" || e.Image == image) && e.Run != exceptRun {
+			out = append(out, attest.Image{Name: e.Ref, Digest: e.Digest})
+		}
+	}
+	return out
 }
 
 // recorded are the places the base annotations point at, in the order to try them: the name

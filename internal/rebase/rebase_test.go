@@ -387,4 +387,18 @@ func TestRebaseIntermediateDigest(t *testing.T) {
 		!strings.Contains(err.Error(), "its layers are not the bottom of the application's") || !strings.Contains(err.Error(), "name it with --old-base") {
 		t.Fatalf("got %v", err)
 	}
+	// The timeline saw the old base pushed to that repository (and another image elsewhere):
+	// that finds it.
+	oldDigest, err := oldImg.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed := []attest.Image{{Name: host + "/other/bar:1", Digest: oldDigest.String()}, {Name: host + "/base/foo:1", Digest: oldDigest.String()}}
+	res, err = rebase.Rebase(ctx, rebase.Options{App: host + "/team/app:1", Onto: host + "/base/foo:2", Client: c, To: host + "/team/app:3", Pushed: pushed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OldBase.Name != host+"/base/foo@"+oldDigest.String() {
+		t.Errorf("old base %+v", res.OldBase)
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -170,10 +169,10 @@ func (u *Updater) rebaseApps(ctx context.Context, image, version string, po publ
 	if onto == "" {
 		return history, fmt.Errorf("%d applications on %s to rebase, but the rebuilt image went nowhere they can read it from: give --oci-dir or --push-prefix", len(apps), image)
 	}
-	previous := previousPush(history, image, u.Run)
+	pushed := rebase.Pushed(history, image, u.Run)
 	var failed []string
 	for _, a := range apps {
-		res, err := rebase.Rebase(ctx, rebase.Options{App: a.Image, Onto: onto, To: a.To, PreviousBase: previous,
+		res, err := rebase.Rebase(ctx, rebase.Options{App: a.Image, Onto: onto, To: a.To, Pushed: pushed,
 			Signer: u.Signer, Client: u.Client, Version: version, Log: u.Stderr})
 		if err != nil {
 			fmt.Fprintf(u.Stderr, "rebase %s onto %s: %v\n", a.Image, onto, err)
@@ -191,23 +190,6 @@ func (u *Updater) rebaseApps(ctx context.Context, image, version string, po publ
 		return history, fmt.Errorf("%d of %d applications on %s were not rebased: %s", len(failed), len(apps), image, strings.Join(failed, ", "))
 	}
 	return history, nil
-}
-
-// previousPush is image's last push before run, by digest (repository@digest), which a tag
-// moved on by this run's push no longer names: the base the applications were built on when
-// they do not say. "" when the timeline has none.
-func previousPush(history []timeline.Event, image, run string) string {
-	for _, e := range slices.Backward(history) {
-		if e.Event != timeline.Pushed || e.Image != image || e.Run == run || e.Digest == "" {
-			continue
-		}
-		r, err := registry.ParseReference(e.Ref)
-		if err != nil {
-			continue
-		}
-		return r.Context().Name() + "@" + e.Digest
-	}
-	return ""
 }
 
 // publishOptions says where one spec's rebuilt image goes: its own layout under LayoutDir,
