@@ -27,9 +27,10 @@ inherited from the old base (environment variables, labels, user, working direct
 entrypoint and command it did not set itself) takes NEWBASE's value. An index is rebased
 platform by platform onto NEWBASE's image of the same platform.
 
-The old base is --old-base, else what APP's org.opencontainers.image.base.name and
-.base.digest annotations name (pinned to the recorded digest, so a base tag moved on by a
-rebuild still finds it). Rebase refuses, saying why, when APP's bottom layers are not exactly
+The old base is --old-base, else the first image APP is built on (its layers the bottom of
+APP's) among those APP's org.opencontainers.image.base.name and .base.digest annotations
+name — the name pinned to the digest, the digest in NEWBASE's repository, the name — and the
+pushes to those repositories the timeline recorded (docs/rebase.md). Rebase refuses, saying why, when APP's bottom layers are not exactly
 the old base's, when one of its own layers changes the Debian package database (packages
 installed on top were resolved against the old base), or when NEWBASE is another platform.
 
