@@ -6,12 +6,15 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -21,6 +24,7 @@ import (
 	"github.com/spartan-images/spartan/internal/attest"
 	"github.com/spartan-images/spartan/internal/imagesource"
 	"github.com/spartan-images/spartan/internal/oci"
+	"github.com/spartan-images/spartan/internal/registry"
 	"github.com/spartan-images/spartan/internal/timeline"
 )
 
@@ -315,5 +319,57 @@ func TestRecord(t *testing.T) {
 	if len(events) != 4 || !slices.Equal(kinds, []string{timeline.Fixed, timeline.Rebased, timeline.Signed, timeline.Pushed}) ||
 		all[3].Base != "reg/python:1@sha256:new" || all[2].CVE != "CVE-1" || all[2].Image != "reg/app:1" || all[5].Ref != "reg/app:1" {
 		t.Errorf("recorded %+v", all[2:])
+	}
+}
+
+// TestRebaseIndexAnnotated: an index built by podman for two platforms names, in each
+// platform image, the base's image of that platform (base.digest is the platform manifest's);
+// each platform finds its own old base in the registry after the base's tag moved on.
+func TestRebaseIndexAnnotated(t *testing.T) {
+	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	c := registry.New("test")
+	ctx := context.Background()
+	push := func(a oci.Artifact, ref string) {
+		t.Helper()
+		r, _ := registry.ParseReference(ref)
+		if _, _, err := c.Push(ctx, &registry.Source{Artifact: a}, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var olds, news, apps []v1.Image
+	for _, arch := range []string{"amd64", "arm64"} {
+		ls := map[string]v1.Layer{"old": layer(t, "lib="+arch+" old"), "new": layer(t, "lib="+arch+" new"), "app": layer(t, "app/main.py="+arch)}
+		o := image(t, nil, arch, v1.Config{}, ls, "old")
+		od, err := o.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		olds, news = append(olds, o), append(news, image(t, nil, arch, v1.Config{}, ls, "new"))
+		app := image(t, o, arch, v1.Config{}, ls, "app")
+		apps = append(apps, mutate.Annotations(app, map[string]string{AnnotationBaseName: host + "/base:1", AnnotationBaseDigest: od.String()}).(v1.Image))
+	}
+	index := func(imgs []v1.Image) v1.ImageIndex {
+		idx, err := oci.Index(imgs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return idx
+	}
+	push(index(olds), host+"/base:1")
+	push(index(apps), host+"/app:1")
+	push(index(news), host+"/base:1")
+	res, err := Rebase(ctx, Options{App: host + "/app:1", Onto: host + "/base:1", Client: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Platforms) != 2 || res.Platforms[0].Platform != "linux/amd64" || res.Platforms[1].Platform != "linux/arm64" || len(res.OldBaseDigests) != 2 {
+		t.Errorf("result %+v", res)
+	}
+	for i, p := range res.Platforms {
+		if want := digests(t, news[i]); !slices.Equal(p.Base, want) {
+			t.Errorf("%s: base layers %v, want %v", p.Platform, p.Base, want)
+		}
 	}
 }

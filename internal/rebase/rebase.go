@@ -100,49 +100,48 @@ func Rebase(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	oldSrc, oldName, err := openOldBase(ctx, o, app)
-	if err != nil {
-		return nil, err
-	}
-	defer oldSrc.Close()
 	newSrc, err := open("new base", o.Onto)
 	if err != nil {
 		return nil, err
 	}
 	defer newSrc.Close()
+	parts, indexAnn, err := platforms(app.Artifact, log)
+	if err != nil {
+		return nil, fmt.Errorf("application %s: %w", o.App, err)
+	}
+	bases := &oldBases{o: o, app: o.App, opened: map[string]*imagesource.Source{}}
+	defer bases.close()
+	for _, pt := range parts {
+		if pt.old, pt.oldName, err = bases.find(ctx, pt.app, indexAnn); err != nil {
+			return nil, err
+		}
+	}
 
 	res := &Result{To: to, Layout: po.Layout,
 		App:            attest.Image{Name: o.App, Digest: app.Digest},
-		OldBase:        attest.Image{Name: oldName, Digest: oldSrc.Digest},
+		OldBase:        attest.Image{Name: parts[0].oldName, Digest: parts[0].old.Digest},
 		NewBase:        attest.Image{Name: o.Onto, Digest: newSrc.Digest},
-		OldBaseDigests: digestsOf(oldSrc), NewBaseDigests: digestsOf(newSrc)}
+		NewBaseDigests: digestsOf(newSrc)}
+	for _, pt := range parts {
+		for _, d := range digestsOf(pt.old) {
+			if !slices.Contains(res.OldBaseDigests, d) {
+				res.OldBaseDigests = append(res.OldBaseDigests, d)
+			}
+		}
+	}
 	if po.Ref != nil {
 		res.Ref = po.Ref.String()
 	}
 	annotations := map[string]string{AnnotationBaseName: o.Onto, AnnotationBaseDigest: newSrc.Digest}
 
-	var artifact oci.Artifact
 	var images []v1.Image
-	switch a := app.Artifact.(type) {
-	case v1.Image:
-		img, err := rebaseOne(a, "", oldSrc, newSrc, annotations)
-		if err != nil {
-			return nil, err
-		}
-		artifact, images = img, []v1.Image{img}
-	case v1.ImageIndex:
-		idx, imgs, err := rebaseIndex(a, oldSrc, newSrc, annotations, log)
-		if err != nil {
-			return nil, err
-		}
-		artifact, images = idx, imgs
-	default:
-		return nil, fmt.Errorf("application %s: neither an image nor an index", o.App)
-	}
-
-	subjectName := to
 	var atts []sign.Attestation
-	for _, img := range images {
+	for _, pt := range parts {
+		img, err := rebaseOne(pt.app, pt.platform, pt.old, newSrc, annotations)
+		if err != nil {
+			return nil, err
+		}
+		images = append(images, img)
 		p, err := describe(img, newSrc)
 		if err != nil {
 			return nil, err
@@ -151,11 +150,19 @@ func Rebase(ctx context.Context, o Options) (*Result, error) {
 		if o.Signer == nil {
 			continue
 		}
-		a, err := attestations(img, p, subjectName, res, o.Version, started)
+		a, err := attestations(img, p, to, res.App, attest.Image{Name: pt.oldName, Digest: pt.old.Digest}, res.NewBase, o.Version, started)
 		if err != nil {
 			return nil, err
 		}
 		atts = append(atts, a...)
+	}
+	var artifact oci.Artifact = images[0]
+	if indexAnn != nil {
+		ann := maps.Clone(indexAnn)
+		maps.Copy(ann, annotations)
+		if artifact, err = oci.Index(images, ann); err != nil {
+			return nil, err
+		}
 	}
 	var tags []string
 	if app.Kind == imagesource.KindRegistry && app.Tag != "" {
@@ -199,73 +206,131 @@ func destination(o Options, app *imagesource.Source) (publish.Options, string, e
 	return publish.Options{Ref: ref}, to, nil
 }
 
-// openOldBase opens the base the application was built on: --old-base when given, else the
-// first of the places its OCI base annotations point at (the manifest's, else an index's),
-// then the timeline's earlier pushes to those repositories (o.Pushed), that the application is built on — its layers are the bottom of the
-// application's, by diff_id. What the annotations say cannot be taken on trust: buildah
-// records the name the base had in its local storage (localhost/… for FROM oci:DIR), and with
-// its layer cache (podman build's default) the digest of the intermediate image before the
-// last instruction, not the base's.
-func openOldBase(ctx context.Context, o Options, app *imagesource.Source) (*imagesource.Source, string, error) {
-	if o.OldBase != "" {
-		s, err := imagesource.Open(ctx, o.OldBase, imagesource.WithClient(o.Client))
+// oldBases finds the base each platform image of an application was built on, opening each
+// candidate once.
+type oldBases struct {
+	o      Options
+	app    string
+	opened map[string]*imagesource.Source // by name, nil when it did not open
+	errs   map[string]error
+}
+
+func (b *oldBases) close() {
+	for _, s := range b.opened {
+		s.Close()
+	}
+}
+
+func (b *oldBases) open(ctx context.Context, name string) (*imagesource.Source, error) {
+	if s, ok := b.opened[name]; ok {
+		return s, nil
+	}
+	if err, ok := b.errs[name]; ok {
+		return nil, err
+	}
+	s, err := imagesource.Open(ctx, name, imagesource.WithClient(b.o.Client))
+	if err != nil {
+		if b.errs == nil {
+			b.errs = map[string]error{}
+		}
+		b.errs[name] = err
+		return nil, err
+	}
+	b.opened[name] = s
+	return s, nil
+}
+
+// find returns the base app (one platform image) was built on: --old-base when given, else
+// the first of the places its OCI base annotations point at (its manifest's, else the index's
+// indexAnn), then the timeline's earlier pushes to those repositories (o.Pushed), that app is
+// built on — its layers are the bottom of app's, by diff_id. What the annotations say cannot
+// be taken on trust: buildah records the name the base had in its local storage (localhost/…
+// for FROM oci:DIR), and with its layer cache (podman build's default) the digest of the
+// intermediate image before the last instruction, not the base's.
+func (b *oldBases) find(ctx context.Context, app v1.Image, indexAnn map[string]string) (*imagesource.Source, string, error) {
+	if b.o.OldBase != "" {
+		s, err := b.open(ctx, b.o.OldBase)
 		if err != nil {
 			return nil, "", fmt.Errorf("old base: %w", err)
 		}
-		return s, o.OldBase, nil
+		return s, b.o.OldBase, nil
 	}
-	ann, err := annotationsOf(app.Artifact)
+	m, err := app.Manifest()
 	if err != nil {
-		return nil, "", fmt.Errorf("application %s: %w", app.Name, err)
+		return nil, "", fmt.Errorf("application %s: %w", b.app, err)
 	}
-	cands := recorded(ann[AnnotationBaseName], ann[AnnotationBaseDigest], o.Onto)
-	for _, c := range pushedIn(o.Pushed, ann[AnnotationBaseName], o.Onto) {
+	ann := m.Annotations
+	if ann[AnnotationBaseName] == "" && ann[AnnotationBaseDigest] == "" {
+		ann = indexAnn
+	}
+	cands := recorded(ann[AnnotationBaseName], ann[AnnotationBaseDigest], b.o.Onto)
+	for _, c := range pushedIn(b.o.Pushed, ann[AnnotationBaseName], b.o.Onto) {
 		if !slices.Contains(cands, c) {
 			cands = append(cands, c)
 		}
 	}
 	if len(cands) == 0 {
 		return nil, "", fmt.Errorf("application %s does not say which base it was built on (no %s annotation: not every builder writes it): name it with --old-base",
-			app.Name, AnnotationBaseName)
-	}
-	appImg, err := firstImage(app.Artifact)
-	if err != nil {
-		return nil, "", fmt.Errorf("application %s: %w", app.Name, err)
+			b.app, AnnotationBaseName)
 	}
 	var failed []string
 	for _, c := range cands {
-		s, err := imagesource.Open(ctx, c, imagesource.WithClient(o.Client))
+		s, err := b.open(ctx, c)
 		if err != nil {
 			failed = append(failed, err.Error())
 			continue
 		}
-		if err := builtOn(appImg, s); err != nil {
+		if err := builtOn(app, s); err != nil {
 			failed = append(failed, fmt.Sprintf("%s (%s): %v", c, s.Digest, err))
-			s.Close()
 			continue
 		}
 		return s, c, nil
 	}
-	return nil, "", fmt.Errorf("none of the bases application %s names is the one it was built on (%s): name it with --old-base", app.Name, strings.Join(failed, "; "))
+	return nil, "", fmt.Errorf("none of the bases application %s names is the one it was built on (%s): name it with --old-base", b.app, strings.Join(failed, "; "))
 }
 
-// firstImage is an image, or an index's first platform image.
-func firstImage(a oci.Artifact) (v1.Image, error) {
+// part is one platform image of the application and the base it was built on.
+type part struct {
+	app      v1.Image
+	platform string // "" for a single image: the bases are taken as they are
+	old      *imagesource.Source
+	oldName  string
+}
+
+// platforms are the application's platform images: the image itself, or each platform entry
+// of an index, with the index's annotations (nil for an image). Index entries that are not
+// platform images (attestation manifests that name the old images) are dropped, said on log.
+func platforms(a oci.Artifact, log io.Writer) ([]*part, map[string]string, error) {
 	switch a := a.(type) {
 	case v1.Image:
-		return a, nil
+		return []*part{{app: a}}, nil, nil
 	case v1.ImageIndex:
 		m, err := a.IndexManifest()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		var parts []*part
 		for _, d := range m.Manifests {
-			if d.MediaType.IsImage() && d.Platform != nil && d.Platform.OS != "unknown" {
-				return a.Image(d.Digest)
+			if !d.MediaType.IsImage() || d.Platform == nil || d.Platform.OS == "unknown" {
+				fmt.Fprintf(log, "dropping index entry %s (%s): not a platform image\n", d.Digest, d.MediaType)
+				continue
 			}
+			img, err := a.Image(d.Digest)
+			if err != nil {
+				return nil, nil, err
+			}
+			parts = append(parts, &part{app: img, platform: d.Platform.String()})
 		}
+		if len(parts) == 0 {
+			return nil, nil, errors.New("the index has no platform images")
+		}
+		ann := maps.Clone(m.Annotations)
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		return parts, ann, nil
 	}
-	return nil, errors.New("no platform image")
+	return nil, nil, errors.New("neither an image nor an index")
 }
 
 // builtOn says why app is not built on base: base's layers (its image of app's platform) are
@@ -392,35 +457,6 @@ func Events(history []timeline.Event, run, app string, now time.Time, res *Resul
 	return out
 }
 
-func annotationsOf(a oci.Artifact) (map[string]string, error) {
-	switch a := a.(type) {
-	case v1.Image:
-		m, err := a.Manifest()
-		if err != nil {
-			return nil, err
-		}
-		return m.Annotations, nil
-	case v1.ImageIndex:
-		m, err := a.IndexManifest()
-		if err != nil {
-			return nil, err
-		}
-		if m.Annotations[AnnotationBaseName] != "" {
-			return m.Annotations, nil
-		}
-		for _, d := range m.Manifests {
-			if d.MediaType.IsImage() {
-				img, err := a.Image(d.Digest)
-				if err != nil {
-					return nil, err
-				}
-				return annotationsOf(img)
-			}
-		}
-	}
-	return nil, nil
-}
-
 // rebaseOne rebases one platform image; platform "" takes the bases as they are (single
 // images) or the host's platform of an index, so that Image says what does not match.
 func rebaseOne(app v1.Image, platform string, oldSrc, newSrc *imagesource.Source, annotations map[string]string) (v1.Image, error) {
@@ -468,45 +504,6 @@ func platformImage(s *imagesource.Source, what, platform string) (v1.Image, erro
 	return img, nil
 }
 
-// rebaseIndex rebases each platform image of an index and ties them in a new index with the
-// old one's annotations. Entries that are not platform images (attestation manifests that
-// name the old images) are dropped, said on log.
-func rebaseIndex(idx v1.ImageIndex, oldSrc, newSrc *imagesource.Source, annotations map[string]string, log io.Writer) (v1.ImageIndex, []v1.Image, error) {
-	m, err := idx.IndexManifest()
-	if err != nil {
-		return nil, nil, err
-	}
-	var imgs []v1.Image
-	for _, d := range m.Manifests {
-		if !d.MediaType.IsImage() || d.Platform == nil || d.Platform.OS == "unknown" {
-			fmt.Fprintf(log, "dropping index entry %s (%s): not a platform image\n", d.Digest, d.MediaType)
-			continue
-		}
-		app, err := idx.Image(d.Digest)
-		if err != nil {
-			return nil, nil, err
-		}
-		img, err := rebaseOne(app, d.Platform.String(), oldSrc, newSrc, annotations)
-		if err != nil {
-			return nil, nil, err
-		}
-		imgs = append(imgs, img)
-	}
-	if len(imgs) == 0 {
-		return nil, nil, errors.New("the application index has no platform images")
-	}
-	ann := maps.Clone(m.Annotations)
-	if ann == nil {
-		ann = map[string]string{}
-	}
-	maps.Copy(ann, annotations)
-	out, err := oci.Index(imgs, ann)
-	if err != nil {
-		return nil, nil, err
-	}
-	return out, imgs, nil
-}
-
 // describe says which layers of img are the new base's and which the application's.
 func describe(img v1.Image, newSrc *imagesource.Source) (Platform, error) {
 	cf, err := img.ConfigFile()
@@ -542,7 +539,7 @@ func describe(img v1.Image, newSrc *imagesource.Source) (Platform, error) {
 
 // attestations are the SBOMs of the rebased image, read back from it (the new base's
 // packages are what scanners will see), and its provenance.
-func attestations(img v1.Image, p Platform, name string, res *Result, version string, started time.Time) ([]sign.Attestation, error) {
+func attestations(img v1.Image, p Platform, name string, app, oldBase, newBase attest.Image, version string, started time.Time) ([]sign.Attestation, error) {
 	subject, err := attest.NewSubject(name, p.Digest)
 	if err != nil {
 		return nil, err
@@ -560,7 +557,7 @@ func attestations(img v1.Image, p Platform, name string, res *Result, version st
 	if err != nil {
 		return nil, err
 	}
-	prov, err := attest.Rebase{Subject: subject, App: res.App, OldBase: res.OldBase, NewBase: res.NewBase,
+	prov, err := attest.Rebase{Subject: subject, App: app, OldBase: oldBase, NewBase: newBase,
 		Platform: p.Platform, SpartanVersion: version, Started: started, Finished: time.Now(),
 		SBOMs: []attest.ResourceDescriptor{
 			{Name: "sbom.spdx.json", MediaType: sbom.MediaTypeSPDX, Digest: sha256Of(spdx)},
