@@ -221,3 +221,65 @@ func spdxVersions(t *testing.T, out string) map[string]string {
 	t.Fatalf("no SPDX attestation in cosign's output:\n%s", tail(out))
 	return nil
 }
+
+// platformLayers reads the layer digests of ref's image for platform (os/arch).
+func platformLayers(t *testing.T, ref, platform string) []string {
+	t.Helper()
+	s, err := imagesource.Remote(context.Background(), ref, registry.New("e2e"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _, err := s.Image(platform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range m.Layers {
+		out = append(out, l.Digest.String())
+	}
+	return out
+}
+
+// TestRebaseIndex: an application built by podman for amd64 and arm64 FROM the base image as
+// it was without the security suite (a two-platform index) is rebased, platform by platform,
+// onto today's two-platform base: each platform image of the result is that platform's new
+// base layers followed by the application's own, each platform finding its own old base from
+// its annotations.
+func TestRebaseIndex(t *testing.T) {
+	t.Parallel()
+	host := startRegistry(t)
+	dir := filepath.Join(workDir, "rebase-index")
+	spec, err := os.ReadFile(filepath.Join(repoRoot, "images", "base", "spartan.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "old", "spartan.yaml"), string(spec)+"repositories:\n  - archive: main\n")
+	base := host + "/spartan/base:13"
+	must(t, spartan(t, nil, "build", filepath.Join(dir, "old"), "--arch", "amd64,arm64", "--push", base), "build and push the old base for amd64 and arm64")
+	oldAMD, oldARM := platformLayers(t, base, "linux/amd64"), platformLayers(t, base, "linux/arm64")
+
+	podman := isolatedPodman(t, "rebase-index")
+	writeFile(t, filepath.Join(dir, "app", "hello.txt"), "hello\n")
+	writeFile(t, filepath.Join(dir, "app", "Containerfile"), "FROM "+base+"\nCOPY hello.txt /srv/hello.txt\n")
+	app := host + "/shop/multi:1"
+	must(t, podman("build", "--tls-verify=false", "--platform", "linux/amd64,linux/arm64", "--manifest", app, filepath.Join(dir, "app")), "podman build the application for two platforms")
+	must(t, podman("manifest", "push", "--all", "--tls-verify=false", app, "docker://"+app), "podman manifest push the application")
+	appAMD, appARM := platformLayers(t, app, "linux/amd64"), platformLayers(t, app, "linux/arm64")
+
+	must(t, spartan(t, nil, "build", filepath.Join(repoRoot, "images", "base"), "--arch", "amd64,arm64", "--push", base), "build and push today's base for amd64 and arm64")
+	r := must(t, spartan(t, nil, "rebase", app, "--onto", base, "--timeline", filepath.Join(dir, "timeline.jsonl")), "spartan rebase the two-platform application")
+	t.Logf("spartan rebase of a two-platform application: %s\n%s", r.elapsed, r.stderr)
+	for _, tc := range []struct {
+		platform     string
+		oldBase, app []string
+	}{{"linux/amd64", oldAMD, appAMD}, {"linux/arm64", oldARM, appARM}} {
+		want := append(platformLayers(t, base, tc.platform), tc.app[len(tc.oldBase):]...)
+		if got := platformLayers(t, app, tc.platform); !slices.Equal(got, want) {
+			t.Errorf("%s: layers\n%v\nwant the new base's then the application's own\n%v", tc.platform, got, want)
+		}
+	}
+}
