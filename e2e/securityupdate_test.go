@@ -6,6 +6,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -106,6 +108,41 @@ func statusVersions(r io.Reader) (map[string]string, error) {
 	}
 }
 
+var oldImages sync.Map // spec folder → *built
+
+// buildOldImage builds images/<name> (amd64) without the security suite — the image as it was
+// before today's security updates — into an archive, once per run; it returns the archive.
+func buildOldImage(t *testing.T, name string) string {
+	t.Helper()
+	v, _ := oldImages.LoadOrStore(name, &built{})
+	b := v.(*built)
+	b.once.Do(func() {
+		spec, err := os.ReadFile(filepath.Join(repoRoot, "images", name, "spartan.yaml"))
+		if err != nil {
+			b.err = err
+			return
+		}
+		if strings.Contains(string(spec), "\nrepositories:") {
+			b.err = fmt.Errorf("images/%s names its own repositories: the old image drops the security suite by naming the main archive alone", name)
+			return
+		}
+		dir := filepath.Join(workDir, "security-update", name)
+		writeFile(t, filepath.Join(dir, "spartan.yaml"), string(spec)+"repositories:\n  - archive: main\n")
+		b.archive = filepath.Join(workDir, "security-update", name+"-old.tar")
+		r := spartan(t, nil, "build", dir, "--arch", "amd64", "--archive", b.archive)
+		b.elapsed = r.elapsed
+		if r.err != nil {
+			b.err = fmt.Errorf("build %s without the security suite: %v\n%s", name, r.err, tail(r.stderr))
+			return
+		}
+		b.digest = lastLine(r.stdout)
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.archive
+}
+
 // TestSecurityUpdateLayers builds the python, node and java images without the security suite
 // and as the catalog does (the harness's shared builds, with it), on today's archive. The
 // layers that changed must be exactly those holding the updated packages plus spartan-rootfs,
@@ -117,17 +154,7 @@ func TestSecurityUpdateLayers(t *testing.T) {
 	for _, name := range []string{"python", "node", "java"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			spec, err := os.ReadFile(filepath.Join(repoRoot, "images", name, "spartan.yaml"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if strings.Contains(string(spec), "\nrepositories:") {
-				t.Fatalf("images/%s names its own repositories: this test drops the security suite by naming the main archive alone", name)
-			}
-			dir := filepath.Join(workDir, "security-update", name)
-			writeFile(t, filepath.Join(dir, "spartan.yaml"), string(spec)+"repositories:\n  - archive: main\n")
-			oldArchive := filepath.Join(workDir, "security-update", name+"-old.tar")
-			must(t, spartan(t, nil, "build", dir, "--arch", "amd64", "--archive", oldArchive), "build "+name+" without the security suite")
+			oldArchive := buildOldImage(t, name)
 			newImg := buildImage(t, name)
 			old, cur := readArchive(t, oldArchive), readArchive(t, newImg.archive)
 

@@ -124,14 +124,26 @@ tags: [example/foo:1]
 		t.Fatalf("unchanged update:\n%s", r.stdout)
 	}
 
+	// An application built with podman FROM foo v1 in a registry: update rebases it when it
+	// rebuilds foo.
+	reg := startRegistry(t)
+	must(t, sp("push", layout, reg+"/e2e/foo:1"), "push foo v1")
+	app := reg + "/e2e/fooapp:1"
+	podman := isolatedPodman(t, "update")
+	writeFile(t, filepath.Join(dir, "app", "hello.txt"), "hello\n")
+	writeFile(t, filepath.Join(dir, "app", "Containerfile"), "FROM "+reg+"/e2e/foo:1\nCOPY hello.txt /srv/hello.txt\n")
+	must(t, podman("build", "--tls-verify=false", "-t", app, filepath.Join(dir, "app")), "podman build the application on foo")
+	must(t, podman("push", "--tls-verify=false", app), "podman push the application")
+	apps := filepath.Join(dir, "apps")
+	writeFile(t, apps, "# base  application\nfoo "+app+"\n")
+
 	// v2: the fix lands on the mirror with a later InRelease.
 	suite.Date = d2
 	suite.Components["main"] = []testkit.Deb{baseFiles, libfoo(t, "1.2-3+deb13u1")}
 	if err := srv.Publish(); err != nil {
 		t.Fatal(err)
 	}
-	reg := startRegistry(t)
-	r = must(t, sp("update", spec, "--oci-dir", out, "--timeline", tl, "--sign-key", filepath.Join(keyDir, "cosign.key"), "--push-prefix", reg+"/e2e"), "update v2")
+	r = must(t, sp("update", spec, "--oci-dir", out, "--timeline", tl, "--sign-key", filepath.Join(keyDir, "cosign.key"), "--push-prefix", reg+"/e2e", "--apps", apps), "update v2")
 	for _, want := range []string{
 		"libfoo1: 1.2-3 → 1.2-3+deb13u1",
 		"fixes CVE-2026-0001 (fixed in 1.2-3+deb13u1, high; from database and changelog)",
@@ -145,7 +157,17 @@ tags: [example/foo:1]
 		t.Errorf("an open CVE reported as fixed:\n%s", r.stdout)
 	}
 	t.Logf("update v2:\n%s%s", r.stdout, r.stderr)
-	digest := strings.Fields(lastLine(r.stdout))[1]
+	var digest, appDigest string
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "foo" {
+			digest = f[1]
+		} else if len(f) == 2 && f[0] == app {
+			appDigest = f[1]
+		}
+	}
+	if digest == "" || appDigest == "" || lastLine(r.stdout) != app+" "+appDigest {
+		t.Fatalf("update v2 did not print foo's and then the application's digest:\n%s", r.stdout)
+	}
 	if lock, _ := os.ReadFile(filepath.Join(specDir, "spartan.lock.json")); !strings.Contains(string(lock), `"version": "1.2-3+deb13u1"`) {
 		t.Errorf("lock not rewritten:\n%s", lock)
 	}
@@ -188,6 +210,21 @@ tags: [example/foo:1]
 		if !strings.Contains(tr.stdout, want) {
 			t.Errorf("timeline output lacks %q:\n%s", want, tr.stdout)
 		}
+	}
+
+	// The application was rebased onto the fixed foo, signed and pushed; its timeline has the
+	// fix, rebased.
+	must(t, sp("verify", app, "--key", filepath.Join(keyDir, "cosign.pub"), "--require", "sbom,provenance"), "verify the rebased application")
+	ar := must(t, sp("timeline", app, "--timeline", tl), "timeline of the application")
+	t.Logf("application timeline:\n%s", ar.stdout)
+	for _, want := range []string{"CVE-2026-0001", d2.Format("2006-01-02 15:04"), "(rebased)", appDigest, "median 20m"} {
+		if !strings.Contains(ar.stdout, want) {
+			t.Errorf("the application's timeline lacks %q:\n%s", want, ar.stdout)
+		}
+	}
+	scanApp := must(t, sp("scan", app, "--format", "json"), "scan the rebased application")
+	if strings.Contains(scanApp.stdout, `"CVE-2026-0001"`) {
+		t.Errorf("the rebased application is still affected by CVE-2026-0001:\n%s", scanApp.stdout)
 	}
 
 	// The new image: CVE-2026-0001 no longer a finding, VEX says fixed.

@@ -24,7 +24,7 @@ func (g *globals) timelinePath(flag string) string {
 }
 
 func newUpdateCmd(g *globals) *cobra.Command {
-	var variant, archs, dbFile, timelineFile, ociDir, signKey, pushPrefix string
+	var variant, archs, dbFile, timelineFile, ociDir, signKey, pushPrefix, appsFile string
 	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "update [SPEC...]",
@@ -36,7 +36,11 @@ image, each package that moved and the CVEs the move fixes — from the vulnerab
 package's changelog (CVE ids in the entries since the old version). Images that changed are
 rebuilt (written to --oci-dir DIR/<name>, signed and pushed when asked), then their lock is
 rewritten, and everything is appended to the timeline (spartan timeline IMAGE).
-The last line per rebuilt image on standard output is "<image> <digest>".`,
+With --apps FILE (lines "BASE IMAGE [TO]": a spec's image name, an application image built
+FROM it, where the rebased application goes), the applications on each rebuilt image are
+rebased onto it (as spartan rebase does), signed and pushed likewise, and recorded in the
+timeline as rebased with the CVEs the rebuild fixed.
+The last line per rebuilt image or rebased application on standard output is "<image> <digest>".`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			specs := args
 			if len(specs) == 0 {
@@ -51,9 +55,15 @@ The last line per rebuilt image on standard output is "<image> <digest>".`,
 			if signKey != "" && ociDir == "" && pushPrefix == "" {
 				return errors.New("--sign-key needs somewhere to store the signatures: --oci-dir DIR or --push-prefix PREFIX")
 			}
+			var err error
 			u := &update.Updater{VulnDB: g.dbPath(dbFile), Timeline: g.timelinePath(timelineFile), Run: update.RunID(time.Now()),
 				LayoutDir: ociDir, PushPrefix: pushPrefix, Client: registry.New("spartan/" + version),
 				DryRun: dryRun, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr()}
+			if appsFile != "" {
+				if u.Apps, err = update.ReadApps(appsFile); err != nil {
+					return err
+				}
+			}
 			if signKey != "" && !dryRun {
 				k, err := publish.LoadKey(signKey)
 				if err != nil {
@@ -82,6 +92,7 @@ The last line per rebuilt image on standard output is "<image> <digest>".`,
 	f.StringVar(&ociDir, "oci-dir", "", "write each rebuilt image as an OCI layout to DIR/<image name>")
 	f.StringVar(&signKey, "sign-key", "", "sign each rebuilt image with this cosign key and attach its SBOMs, provenance and VEX (needs --oci-dir or --push-prefix)")
 	f.StringVar(&pushPrefix, "push-prefix", "", "push each rebuilt image to PREFIX/<name>:<tag of its first spec tag, else latest>")
+	f.StringVar(&appsFile, "apps", "", "file of application images to rebase onto the images rebuilt: lines \"BASE IMAGE [TO]\" (docs/timeline.md)")
 	f.BoolVar(&dryRun, "dry-run", false, "show the bumps and fixes only: no rebuild, no lock or timeline written")
 	return cmd
 }

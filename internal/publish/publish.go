@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/spartan-images/spartan/internal/build"
 	"github.com/spartan-images/spartan/internal/imagesource"
@@ -92,37 +93,59 @@ type Result struct {
 
 // Publish writes, signs and pushes b as o says, in that order; it stops at the first failure.
 func Publish(ctx context.Context, b Built, o Options) (Result, error) {
-	log := o.Log
-	if log == nil {
-		log = io.Discard
+	if o.Signer != nil && o.Layout == "" && o.Ref == nil {
+		return Result{}, errNowhere
 	}
-	out := b.Output
-	digest, err := out.Digest()
+	var atts []sign.Attestation
+	if o.Signer != nil {
+		var err error
+		if atts, err = Attestations(b, o.VulnDB, o.VulnDBRequired, o.log()); err != nil {
+			return Result{}, err
+		}
+	}
+	return Artifact(ctx, b.Output.Artifact(), b.Output.Tags, atts, o)
+}
+
+var errNowhere = errors.New("signing needs somewhere to store the signatures: an OCI layout or a registry reference")
+
+func (o Options) log() io.Writer {
+	if o.Log == nil {
+		return io.Discard
+	}
+	return o.Log
+}
+
+// Artifact writes, signs and pushes an image or index as o says, with the attestations
+// given (signed with it when o has a Signer): Publish's second half, for images a build did
+// not make (a rebase). The first of tags names the layout's entry and the archive's image.
+func Artifact(ctx context.Context, a oci.Artifact, tags []string, atts []sign.Attestation, o Options) (Result, error) {
+	log := o.log()
+	digest, err := oci.Digest(a)
 	if err != nil {
 		return Result{}, err
 	}
 	res := Result{Digest: digest}
 	if o.Signer != nil && o.Layout == "" && o.Ref == nil {
-		return res, errors.New("signing needs somewhere to store the signatures: an OCI layout or a registry reference")
+		return res, errNowhere
 	}
 	if o.Layout != "" {
 		ref := ""
-		if len(out.Tags) > 0 {
-			ref = out.Tags[0]
+		if len(tags) > 0 {
+			ref = tags[0]
 		}
 		if err := os.MkdirAll(filepath.Dir(o.Layout), 0o755); err != nil {
 			return res, fmt.Errorf("write OCI layout: %w", err)
 		}
-		if err := oci.WriteLayout(o.Layout, out.Artifact(), ref); err != nil {
+		if err := oci.WriteLayout(o.Layout, a, ref); err != nil {
 			return res, fmt.Errorf("write OCI layout: %w", err)
 		}
 	}
 	if o.Archive != "" {
-		if out.Index != nil {
-			// podman refuses an oci-archive whose index names more than one image.
-			err = oci.WriteOCIArchive(o.Archive, out.Artifact(), out.Tags[:min(1, len(out.Tags))])
+		if img, ok := a.(v1.Image); ok {
+			err = oci.WriteArchive(o.Archive, img, tags)
 		} else {
-			err = oci.WriteArchive(o.Archive, out.Images[0].Image, out.Tags)
+			// podman refuses an oci-archive whose index names more than one image.
+			err = oci.WriteOCIArchive(o.Archive, a, tags[:min(1, len(tags))])
 		}
 		if err != nil {
 			return res, fmt.Errorf("write archive: %w", err)
@@ -138,17 +161,10 @@ func Publish(ctx context.Context, b Built, o Options) (Result, error) {
 	if o.Ref != nil && (pusher == nil || o.Client == nil) {
 		return res, errors.New("publish: pushing needs a registry client")
 	}
-
-	var atts []sign.Attestation
-	if o.Signer != nil {
-		if atts, err = Attestations(b, o.VulnDB, o.VulnDBRequired, log); err != nil {
-			return res, err
-		}
-	}
 	if o.Layout != "" {
 		return res, publishLayout(ctx, o, pusher, atts, log, &res)
 	}
-	return res, publishMemory(ctx, out, o, pusher, atts, log, &res)
+	return res, publishMemory(ctx, a, o, pusher, atts, log, &res)
 }
 
 // publishLayout signs into the layout just written, then pushes the layout with its
@@ -186,8 +202,8 @@ func publishLayout(ctx context.Context, o Options, pusher Pusher, atts []sign.At
 
 // publishMemory signs into attachments held in memory (merged with what the repository
 // already holds for this digest), then pushes the image with them.
-func publishMemory(ctx context.Context, out *build.Output, o Options, pusher Pusher, atts []sign.Attestation, log io.Writer, res *Result) error {
-	src := &registry.Source{Artifact: out.Artifact()}
+func publishMemory(ctx context.Context, a oci.Artifact, o Options, pusher Pusher, atts []sign.Attestation, log io.Writer, res *Result) error {
+	src := &registry.Source{Artifact: a}
 	var target *registry.Target
 	if o.Signer != nil {
 		st := &pending{base: &registry.Store{Repo: o.Ref.Context(), Client: o.Client}}

@@ -55,6 +55,9 @@ type Row struct {
 	Published, FixSeen               *time.Time
 	Rebuilt, Signed, Pushed          *time.Time
 	Digest, Ref                      string
+	// Rebased: the image got the fix by a rebase onto a rebuilt base (Rebuilt is then when),
+	// not by a rebuild of its own.
+	Rebased bool
 }
 
 func sub(a, b *time.Time) (time.Duration, bool) {
@@ -83,8 +86,11 @@ func Build(events []Event, image string) Report {
 			continue
 		}
 		switch e.Event {
-		case Rebuilt, Signed, Pushed:
+		case Rebuilt, Signed, Pushed, Rebased:
 			k := runKey{e.Run, e.Event}
+			if e.Event == Rebased {
+				k.kind = Rebuilt
+			}
 			if _, ok := done[k]; !ok {
 				done[k] = e
 			}
@@ -111,7 +117,7 @@ func Build(events []Event, image string) Report {
 			Published: e.Published, FixSeen: e.Date}
 		if x, ok := done[runKey{e.Run, Rebuilt}]; ok {
 			t := x.Time
-			r.Rebuilt, r.Digest = &t, x.Digest
+			r.Rebuilt, r.Digest, r.Rebased = &t, x.Digest, x.Event == Rebased
 		}
 		if x, ok := done[runKey{e.Run, Signed}]; ok {
 			t := x.Time
@@ -251,9 +257,15 @@ func Duration(d time.Duration) string {
 func (r Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CVE\tPACKAGE\tFROM → TO\tPUBLISHED\tFIX SEEN\tREBUILT\tPUSHED\tSEEN→REBUILT\tSEEN→PUSHED\tPUBLISHED→REBUILT")
+	rebases := 0
 	for _, x := range r.Rows {
+		rebuilt := stamp(x.Rebuilt)
+		if x.Rebased {
+			rebuilt += " (rebased)"
+			rebases++
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s → %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.CVE, x.Package, x.From, x.To,
-			stamp(x.Published), stamp(x.FixSeen), stamp(x.Rebuilt), stamp(x.Pushed),
+			stamp(x.Published), stamp(x.FixSeen), rebuilt, stamp(x.Pushed),
 			lat(x.Rebuilt, x.FixSeen), lat(x.Pushed, x.FixSeen), lat(x.Rebuilt, x.Published))
 	}
 	if err := tw.Flush(); err != nil {
@@ -269,7 +281,14 @@ func (r Report) WriteText(w io.Writer) error {
 			digests = append(digests, x.Digest)
 		}
 	}
-	_, err := fmt.Fprintf(w, "\n%d CVE fixes in %s (%d rebuilds: %s)\nfix seen → rebuilt over %d: median %s, p95 %s\n",
-		len(r.Rows), r.Image, len(digests), strings.Join(digests, ", "), r.N, Duration(r.Median), Duration(r.P95))
+	how := "rebuilds"
+	switch {
+	case rebases == len(r.Rows):
+		how = "rebases"
+	case rebases > 0:
+		how = "rebuilds and rebases"
+	}
+	_, err := fmt.Fprintf(w, "\n%d CVE fixes in %s (%d %s: %s)\nfix seen → rebuilt over %d: median %s, p95 %s\n",
+		len(r.Rows), r.Image, len(digests), how, strings.Join(digests, ", "), r.N, Duration(r.Median), Duration(r.P95))
 	return err
 }

@@ -1,6 +1,7 @@
 // Package timeline keeps the patch timeline: an append-only file of JSON lines, one event each,
 // written by `spartan update` — a package version first seen on the mirror, a CVE fixed in an
-// image, the image rebuilt, signed, pushed — and read back into per-CVE latencies. The file is
+// image, the image rebuilt, signed, pushed, the applications on it rebased — and read back into
+// per-CVE latencies. The file is
 // the record; nothing in it is ever rewritten, so it can be shipped to a log store as is.
 package timeline
 
@@ -12,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -25,6 +27,10 @@ const (
 	Rebuilt = "rebuilt" // the image was rebuilt (Digest)
 	Signed  = "signed"  // the image was signed (Digest)
 	Pushed  = "pushed"  // the image was pushed (Ref, Digest)
+	// Rebased: an application image was moved onto a rebuilt base (Digest; Base: the new
+	// base's name@digest). The CVEs the rebase carried are Fixed events of the application in
+	// the same run: it stands for the application's rebuild.
+	Rebased = "rebased"
 )
 
 // Event is one line of the timeline. Which fields are set depends on Event.
@@ -55,6 +61,7 @@ type Event struct {
 	Digest string `json:"digest,omitempty"`
 	Ref    string `json:"ref,omitempty"`
 	Layout string `json:"layout,omitempty"`
+	Base   string `json:"base,omitempty"` // Rebased: the base the application is on now
 }
 
 // Append adds events to the file (created when missing) and syncs it: a line is either
@@ -118,4 +125,46 @@ func Read(path string) ([]Event, error) {
 		return nil, fmt.Errorf("timeline %s: %w", path, err)
 	}
 	return out, nil
+}
+
+// Carried are the CVE fixes a rebase onto a base image brings to the application app: the
+// Fixed events of the update runs that rebuilt that base since the rebuild the application was
+// on (only the run that made the new base when the old one is not in the timeline),
+// re-recorded for app in run at now. Both bases are named by every digest they go by (an
+// index's and its images'). None when the timeline never saw the new base rebuilt.
+func Carried(history []Event, run, app string, now time.Time, newBase, oldBase []string) []Event {
+	var base, to string
+	for i := len(history) - 1; i >= 0 && to == ""; i-- {
+		if e := history[i]; e.Event == Rebuilt && slices.Contains(newBase, e.Digest) {
+			base, to = e.Image, e.Run
+		}
+	}
+	if to == "" {
+		return nil
+	}
+	from := ""
+	for _, e := range history {
+		if e.Event == Rebuilt && e.Image == base && slices.Contains(oldBase, e.Digest) {
+			from = e.Run
+		}
+	}
+	// The base's rebuilds in order; the fixes of those after from, up to and including to.
+	var runs []string
+	for _, e := range history {
+		if e.Image == base && e.Event == Rebuilt && !slices.Contains(runs, e.Run) {
+			runs = append(runs, e.Run)
+		}
+	}
+	take := []string{to}
+	if i := slices.Index(runs, from); from != "" && i >= 0 {
+		take = runs[i+1 : max(i+1, slices.Index(runs, to)+1)]
+	}
+	var out []Event
+	for _, e := range history {
+		if e.Event == Fixed && e.Image == base && slices.Contains(take, e.Run) {
+			e.Image, e.Run, e.Time = app, run, now
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -139,3 +139,59 @@ func TestOpenCVEs(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 }
+
+func TestCarried(t *testing.T) {
+	at := func(h int) time.Time { return time.Date(2026, 3, 2, h, 0, 0, 0, time.UTC) }
+	seen := at(1)
+	history := []Event{
+		{Event: Rebuilt, Run: "r1", Image: "python", Digest: "sha256:b1"},
+		{Event: Fixed, Run: "r2", Image: "python", CVE: "CVE-2", Date: &seen},
+		{Event: Rebuilt, Run: "r2", Image: "python", Digest: "sha256:b2"},
+		{Event: Fixed, Run: "r3", Image: "python", CVE: "CVE-3"},
+		{Event: Fixed, Run: "r3", Image: "node", CVE: "CVE-N"},
+		{Event: Rebuilt, Run: "r3", Image: "python", Digest: "sha256:i3", Layout: "out/python"},
+		{Event: Rebuilt, Run: "r3", Image: "node", Digest: "sha256:n3"},
+	}
+	tests := []struct {
+		name          string
+		newBase, oldB []string
+		want          []string
+	}{
+		{"from the first rebuild", []string{"sha256:i3", "sha256:p3"}, []string{"sha256:b1"}, []string{"CVE-2", "CVE-3"}},
+		{"from the previous rebuild", []string{"sha256:p3", "sha256:i3"}, []string{"sha256:b2"}, []string{"CVE-3"}},
+		{"old base unknown: the new base's run", []string{"sha256:i3"}, []string{"sha256:zz"}, []string{"CVE-3"}},
+		{"new base unknown", []string{"sha256:zz"}, []string{"sha256:b1"}, nil},
+		{"onto the base it is on", []string{"sha256:b2"}, []string{"sha256:b2"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, e := range Carried(history, "r9", "reg/app:1", at(9), tt.newBase, tt.oldB) {
+				if e.Image != "reg/app:1" || e.Run != "r9" || !e.Time.Equal(at(9)) || e.Event != Fixed {
+					t.Errorf("event %+v", e)
+				}
+				got = append(got, e.CVE)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("carried %v, want %v", got, tt.want)
+			}
+		})
+	}
+
+	// The report of the application shows the fix as rebased, timed by the rebase.
+	events := append(history, Carried(history, "r9", "reg/app:1", at(9), []string{"sha256:b2"}, []string{"sha256:b1"})...)
+	events = append(events, Event{Time: at(9), Event: Rebased, Run: "r9", Image: "reg/app:1", Digest: "sha256:a9", Base: "python@sha256:b2"})
+	rep := Build(events, "reg/app:1")
+	if len(rep.Rows) != 1 || !rep.Rows[0].Rebased || rep.Rows[0].Digest != "sha256:a9" || rep.N != 1 || rep.Median != 8*time.Hour {
+		t.Fatalf("report %+v", rep)
+	}
+	var b bytes.Buffer
+	if err := rep.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CVE-2", "2026-03-02 09:00 (rebased)", "1 rebases: sha256:a9", "median 8h00m"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+}

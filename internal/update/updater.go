@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/spartan-images/spartan/internal/build"
+	"github.com/spartan-images/spartan/internal/imagesource"
 	"github.com/spartan-images/spartan/internal/publish"
+	"github.com/spartan-images/spartan/internal/rebase"
 	"github.com/spartan-images/spartan/internal/registry"
 	"github.com/spartan-images/spartan/internal/spec"
 	"github.com/spartan-images/spartan/internal/timeline"
@@ -38,6 +40,11 @@ type Updater struct {
 	Signer     publish.Signer // sign and attest each rebuilt image; nil: unsigned
 	Client     *registry.Client
 	Pusher     publish.Pusher // nil: Client
+
+	// Apps are the application images built on the images update rebuilds, by base
+	// (ReadApps): after a rebuild of a base its applications are rebased onto it, signed and
+	// pushed like it, and the timeline records them rebased with the CVEs they got.
+	Apps map[string][]App
 
 	DryRun         bool // show the bumps and fixes only
 	Stdout, Stderr io.Writer
@@ -144,7 +151,45 @@ func (u *Updater) Update(ctx context.Context, o build.Options, history []timelin
 		return history, err
 	}
 	fmt.Fprintf(u.Stdout, "%s %s\n", image, res.Digest)
-	return append(history, events...), nil
+	return u.rebaseApps(ctx, image, o.Version, po, ref, append(history, events...))
+}
+
+// rebaseApps moves the applications built on image onto its rebuild, which went to ref or
+// po.Layout. An application that fails is reported on Stderr and the others still run; the
+// error names those that failed (`spartan rebase` does one again).
+func (u *Updater) rebaseApps(ctx context.Context, image, version string, po publish.Options, ref string, history []timeline.Event) ([]timeline.Event, error) {
+	apps := u.Apps[image]
+	if len(apps) == 0 {
+		return history, nil
+	}
+	onto := ref
+	if onto == "" && po.Layout != "" {
+		onto = imagesource.LayoutPrefix + po.Layout
+	}
+	if onto == "" {
+		return history, fmt.Errorf("%d applications on %s to rebase, but the rebuilt image went nowhere they can read it from: give --oci-dir or --push-prefix", len(apps), image)
+	}
+	pushed := rebase.Pushed(history, image, u.Run)
+	var failed []string
+	for _, a := range apps {
+		res, err := rebase.Rebase(ctx, rebase.Options{App: a.Image, Onto: onto, To: a.To, Pushed: pushed,
+			Signer: u.Signer, Client: u.Client, Version: version, Log: u.Stderr})
+		if err != nil {
+			fmt.Fprintf(u.Stderr, "rebase %s onto %s: %v\n", a.Image, onto, err)
+			failed = append(failed, a.Image)
+			continue
+		}
+		events := rebase.Events(history, u.Run, a.Image, time.Now().UTC(), res)
+		if err := timeline.Append(u.Timeline, events); err != nil {
+			return history, err
+		}
+		history = append(history, events...)
+		fmt.Fprintf(u.Stdout, "%s %s\n", a.Image, res.Digest)
+	}
+	if len(failed) > 0 {
+		return history, fmt.Errorf("%d of %d applications on %s were not rebased: %s", len(failed), len(apps), image, strings.Join(failed, ", "))
+	}
+	return history, nil
 }
 
 // publishOptions says where one spec's rebuilt image goes: its own layout under LayoutDir,
