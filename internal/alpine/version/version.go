@@ -15,65 +15,101 @@ var suffixRank = map[string]int{
 	"cvs": 1, "svn": 2, "git": 3, "hg": 4, "p": 5,
 }
 
-// Suffix is one _name{number} part.
-type Suffix struct {
-	Name   string
-	Number string // digits, "" when absent (compares as 0)
+// Token kinds, in apk's order: where two versions agree up to a point and then continue with
+// different kinds of token, the kind earlier in this list wins (1.0.1 > 1.0a > 1.0_p1 >
+// 1.0-r1 > 1.0), except that a pre-release suffix loses to anything (1.0_rc1 < 1.0).
+type kind uint8
+
+const (
+	digits kind = iota
+	letter
+	suffix
+	suffixNumber
+	commitHash
+	revision
+	end
+)
+
+type token struct {
+	kind   kind
+	text   string
+	dotted bool // digits after a '.', compared as a fraction when they start with '0'
 }
 
 // Version is a parsed apk version.
 type Version struct {
-	Numbers  []string // dot-separated digit runs, as written
-	Letter   byte     // 0 when absent
-	Suffixes []Suffix
-	Hash     string // after '~', "" when absent
-	Revision string // digits after "-r", "" when absent
-	HasRev   bool
+	text   string
+	tokens []token
 }
 
-// Parse checks s against apk's grammar.
+// Parse checks s against apk's grammar: digits{.digits}{letter{digits}}...{_suffix{digits}}...
+// {~hash}{-rN}, e.g. 1.2.3, 0.99f7, 1.0_rc1_p2, 2.0~1a2b-r3.
 func Parse(s string) (Version, error) {
-	var v Version
-	orig := s
 	fail := func(why string) (Version, error) {
-		return Version{}, fmt.Errorf("apk version %q: %s", clip(orig), why)
+		return Version{}, fmt.Errorf("apk version %q: %s", clip(s), why)
 	}
 	if s == "" {
 		return fail("empty")
 	}
-	if i := strings.LastIndex(s, "-r"); i >= 0 {
-		rev := s[i+2:]
-		if !allDigits(rev) {
-			return fail("revision after -r must be digits")
+	var toks []token
+	i := 0
+	run := func(ok func(byte) bool) string {
+		j := i
+		for i < len(s) && ok(s[i]) {
+			i++
 		}
-		v.Revision, v.HasRev, s = rev, true, s[:i]
+		return s[j:i]
 	}
-	if i := strings.IndexByte(s, '~'); i >= 0 {
-		h := s[i+1:]
-		if h == "" || strings.Trim(h, "0123456789abcdef") != "" {
-			return fail("commit hash after ~ must be lowercase hex")
+	if d := run(isDigit); d != "" {
+		toks = append(toks, token{kind: digits, text: d})
+	} else {
+		return fail("must start with a digit")
+	}
+	for i < len(s) {
+		last := toks[len(toks)-1].kind
+		c := s[i]
+		switch {
+		case c == '.' && last == digits:
+			i++
+			d := run(isDigit)
+			if d == "" {
+				return fail("'.' must be followed by digits")
+			}
+			toks = append(toks, token{kind: digits, text: d, dotted: true})
+		case isLower(c) && last == digits:
+			i++
+			toks = append(toks, token{kind: letter, text: string(c)})
+		case isDigit(c) && last == letter:
+			toks = append(toks, token{kind: digits, text: run(isDigit)})
+		case c == '_' && last < commitHash:
+			i++
+			name := run(isLower)
+			if _, ok := suffixRank[name]; !ok {
+				return fail(fmt.Sprintf("unknown suffix _%s (want alpha, beta, pre, rc, cvs, svn, git, hg or p)", clip(name)))
+			}
+			toks = append(toks, token{kind: suffix, text: name})
+			if d := run(isDigit); d != "" {
+				toks = append(toks, token{kind: suffixNumber, text: d})
+			}
+		case c == '~' && last < commitHash:
+			i++
+			h := run(func(b byte) bool { return isDigit(b) || b >= 'a' && b <= 'f' })
+			if h == "" {
+				return fail("commit hash after ~ must be lowercase hex")
+			}
+			toks = append(toks, token{kind: commitHash, text: h})
+		case c == '-' && last < revision && strings.HasPrefix(s[i:], "-r"):
+			i += 2
+			d := run(isDigit)
+			if d == "" {
+				return fail("revision after -r must be digits")
+			}
+			toks = append(toks, token{kind: revision, text: d})
+		default:
+			return fail(fmt.Sprintf("unexpected %q at offset %d", c, i))
 		}
-		v.Hash, s = h, s[:i]
 	}
-	parts := strings.Split(s, "_")
-	head := parts[0]
-	if n := len(head); n > 0 && head[n-1] >= 'a' && head[n-1] <= 'z' {
-		v.Letter, head = head[n-1], head[:n-1]
-	}
-	for _, d := range strings.Split(head, ".") {
-		if !allDigits(d) {
-			return fail("must start with dot-separated numbers (1.2.3), then an optional letter")
-		}
-		v.Numbers = append(v.Numbers, d)
-	}
-	for _, p := range parts[1:] {
-		name := strings.TrimRight(p, "0123456789")
-		if _, ok := suffixRank[name]; !ok {
-			return fail(fmt.Sprintf("unknown suffix _%s (want alpha, beta, pre, rc, cvs, svn, git, hg or p)", clip(name)))
-		}
-		v.Suffixes = append(v.Suffixes, Suffix{Name: name, Number: p[len(name):]})
-	}
-	return v, nil
+	return Version{text: s, tokens: toks}, nil
 }
 
 // MustParse is for literals in tests and tables, never for input.
@@ -88,69 +124,51 @@ func MustParse(s string) Version {
 // Valid reports whether s is a well-formed apk version.
 func Valid(s string) bool { _, err := Parse(s); return err == nil }
 
-// String writes v back in apk's syntax.
-func (v Version) String() string {
-	var b strings.Builder
-	b.WriteString(strings.Join(v.Numbers, "."))
-	if v.Letter != 0 {
-		b.WriteByte(v.Letter)
-	}
-	for _, s := range v.Suffixes {
-		b.WriteString("_" + s.Name + s.Number)
-	}
-	if v.Hash != "" {
-		b.WriteString("~" + v.Hash)
-	}
-	if v.HasRev {
-		b.WriteString("-r" + v.Revision)
-	}
-	return b.String()
-}
+// String is the version as written.
+func (v Version) String() string { return v.text }
 
 // Compare orders two versions the way apk does: -1 when a < b, 0 when equal, 1 when a > b.
-// Components are compared left to right; where one version has a component the other lacks,
-// a further number wins over anything, a letter over no letter, a post-release suffix over
-// none while a pre-release suffix loses, a commit hash over none and -rN over no revision.
-// Numbers after the first that start with '0' compare as decimal fractions (1.05 < 1.5), as
-// in apk.
+// Tokens are compared left to right; digits numerically, except that digits after a '.'
+// starting with '0' compare as decimal fractions (1.05 < 1.5), as apk does. The commit hash
+// names a build, not a point in time, so only its presence counts.
 func Compare(a, b Version) int {
-	for i := 0; i < len(a.Numbers) || i < len(b.Numbers); i++ {
-		switch {
-		case i >= len(a.Numbers):
+	for i := 0; ; i++ {
+		ta, tb := at(a.tokens, i), at(b.tokens, i)
+		if ta.kind != tb.kind {
+			switch {
+			case ta.kind == suffix && suffixRank[ta.text] < 0:
+				return -1
+			case tb.kind == suffix && suffixRank[tb.text] < 0:
+				return 1
+			case ta.kind < tb.kind:
+				return 1
+			}
 			return -1
-		case i >= len(b.Numbers):
-			return 1
 		}
-		if c := compareNumber(a.Numbers[i], b.Numbers[i], i > 0); c != 0 {
+		var c int
+		switch ta.kind {
+		case end:
+			return 0
+		case digits:
+			c = compareNumber(ta.text, tb.text, ta.dotted || tb.dotted)
+		case letter:
+			c = strings.Compare(ta.text, tb.text)
+		case suffix:
+			c = cmpInt(suffixRank[ta.text], suffixRank[tb.text])
+		case suffixNumber, revision:
+			c = compareNumber(ta.text, tb.text, false)
+		}
+		if c != 0 {
 			return c
 		}
 	}
-	if c := cmpInt(int(a.Letter), int(b.Letter)); c != 0 {
-		return c
+}
+
+func at(toks []token, i int) token {
+	if i < len(toks) {
+		return toks[i]
 	}
-	for i := 0; i < len(a.Suffixes) || i < len(b.Suffixes); i++ {
-		switch {
-		case i >= len(a.Suffixes):
-			return -sign(suffixRank[b.Suffixes[i].Name])
-		case i >= len(b.Suffixes):
-			return sign(suffixRank[a.Suffixes[i].Name])
-		}
-		sa, sb := a.Suffixes[i], b.Suffixes[i]
-		if c := cmpInt(suffixRank[sa.Name], suffixRank[sb.Name]); c != 0 {
-			return c
-		}
-		if c := compareNumber(sa.Number, sb.Number, false); c != 0 {
-			return c
-		}
-	}
-	// The commit hash names a build, not a position in time: only its presence orders.
-	if c := cmpBool(a.Hash != "", b.Hash != ""); c != 0 {
-		return c
-	}
-	if c := cmpBool(a.HasRev, b.HasRev); c != 0 {
-		return c
-	}
-	return compareNumber(a.Revision, b.Revision, false)
+	return token{kind: end}
 }
 
 // CompareStrings parses and compares; a malformed version sorts before every valid one and
@@ -193,21 +211,8 @@ func cmpInt(a, b int) int {
 	return 0
 }
 
-func cmpBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case a:
-		return 1
-	}
-	return -1
-}
-
-func sign(x int) int { return cmpInt(x, 0) }
-
-func allDigits(s string) bool {
-	return s != "" && strings.Trim(s, "0123456789") == ""
-}
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
 
 func clip(s string) string {
 	if len(s) > 64 {
@@ -238,33 +243,31 @@ func Satisfies(have Version, op string, want Version) (bool, error) {
 	return false, fmt.Errorf("apk constraint operator %q: want one of = < > <= >= ~", op)
 }
 
-// fuzzy compares only as many components as want spells out.
+// fuzzy matches when want's tokens are a prefix of have's.
 func fuzzy(have, want Version) bool {
-	if len(have.Numbers) < len(want.Numbers) {
+	if len(want.tokens) > len(have.tokens) {
 		return false
 	}
-	for i, n := range want.Numbers {
-		if compareNumber(have.Numbers[i], n, i > 0) != 0 {
+	for i, w := range want.tokens {
+		h := have.tokens[i]
+		if h.kind != w.kind {
 			return false
 		}
-	}
-	if len(have.Numbers) > len(want.Numbers) {
-		return want.Letter == 0 && len(want.Suffixes) == 0 && !want.HasRev
-	}
-	if want.Letter != 0 && have.Letter != want.Letter {
-		return false
-	}
-	if len(have.Suffixes) < len(want.Suffixes) {
-		return false
-	}
-	for i, s := range want.Suffixes {
-		h := have.Suffixes[i]
-		if h.Name != s.Name || compareNumber(h.Number, s.Number, false) != 0 {
-			return false
+		switch w.kind {
+		case digits:
+			if compareNumber(h.text, w.text, h.dotted || w.dotted) != 0 {
+				return false
+			}
+		case suffixNumber, revision:
+			if compareNumber(h.text, w.text, false) != 0 {
+				return false
+			}
+		case commitHash:
+		default:
+			if h.text != w.text {
+				return false
+			}
 		}
-	}
-	if want.HasRev {
-		return have.HasRev && compareNumber(have.Revision, want.Revision, false) == 0
 	}
 	return true
 }

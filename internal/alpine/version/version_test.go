@@ -17,6 +17,9 @@ func TestCompare(t *testing.T) {
 		{"2.9", "2.10", "2.100"},
 		{"1.0_rc1", "1.0_rc1_p1", "1.0_rc2"},
 		{"1.0_alpha_alpha", "1.0_alpha", "1.0_alpha_p"},
+		{"1.0_rc", "1.0_rc0", "1.0_rc1"},
+		{"0.99f", "0.99f7", "0.99f10", "0.99g", "0.100"},
+		{"1a", "1a1", "1a1.1", "1a2", "1b"},
 		{"1.0~abc-r0", "1.0~abc-r1", "1.0.0"},
 		{"1.0", "1.0~abc", "1.0~abc-r0"},
 		{"3.2.0-r23", "3.4.0-r0", "3.4.0-r1"},
@@ -38,7 +41,7 @@ func TestCompare(t *testing.T) {
 }
 
 func TestEqual(t *testing.T) {
-	for _, p := range [][2]string{{"1.0", "1.00"}, {"1.0_rc", "1.0_rc0"}, {"01", "1"}, {"1.0~aa", "1.0~bb"}, {"1-r01", "1-r1"}} {
+	for _, p := range [][2]string{{"1.0", "1.00"}, {"01", "1"}, {"1.0~aa", "1.0~bb"}, {"1-r01", "1-r1"}} {
 		if c := Compare(MustParse(p[0]), MustParse(p[1])); c != 0 {
 			t.Errorf("Compare(%q, %q) = %d, want 0", p[0], p[1], c)
 		}
@@ -48,17 +51,20 @@ func TestEqual(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"", "empty"},
-		{"a1", "dot-separated numbers"},
-		{"1..2", "dot-separated numbers"},
-		{"1.0ab", "dot-separated numbers"},
+		{"a1", "must start with a digit"},
+		{"1..2", "'.' must be followed by digits"},
+		{"1.0ab", "unexpected 'b'"},
+		{"1.0a.1", "unexpected '.'"},
 		{"1.0_foo", "unknown suffix _foo"},
-		{"1.0_p1a", "unknown suffix _p1a"},
+		{"1.0_p1a", "unexpected 'a'"},
 		{"1.0-r", "revision after -r"},
 		{"1.0-rx", "revision after -r"},
-		{"1.0-1", "dot-separated numbers"},
+		{"1.0-1", "unexpected '-'"},
+		{"1.0-r1-r2", "unexpected '-'"},
+		{"1.0-r1_p1", "unexpected '_'"},
 		{"1.0~", "commit hash"},
 		{"1.0~XYZ", "commit hash"},
-		{"1.0 ", "dot-separated numbers"},
+		{"1.0 ", "unexpected ' '"},
 	} {
 		_, err := Parse(tc.in)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
