@@ -42,7 +42,7 @@ func Read(r io.Reader, keys keyring.Keyring, what string) (*Index, error) {
 		return nil, fmt.Errorf("%s: more than %d bytes; refusing oversized index", what, maxIndexFile)
 	}
 	seg := segment.NewReader(bytes.NewReader(data), maxIndexFile)
-	sigs, err := ReadSignatures(seg)
+	sigs, err := keyring.ReadSignatures(seg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -201,6 +201,13 @@ func setField(p *Package, key byte, v string) error {
 	// Other fields (F/M/R/Z/a of installed databases, q: replaces_priority …) do not steer
 	// resolution and are ignored, as apk ignores unknown ones.
 	return err
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
 }
 
 func parseSize(field, v string) (int64, error) {

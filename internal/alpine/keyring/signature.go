@@ -1,4 +1,4 @@
-package apkindex
+package keyring
 
 import (
 	"archive/tar"
@@ -7,16 +7,15 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/spartan-images/spartan/internal/alpine/keyring"
 	"github.com/spartan-images/spartan/internal/alpine/segment"
 )
 
 const maxSignature = 64 << 10 // one RSA-4096 signature is 512 bytes; a few keys fit many times
 
 // ReadSignatures reads the signature segment apk puts first in an index or a package: a tar
-// holding only .SIGN.RSA.<key> / .SIGN.RSA256.<key> entries. It is shared with package apk
-// so both refuse the same things the same way.
-func ReadSignatures(seg *segment.Reader) ([]keyring.Signature, error) {
+// holding only .SIGN.RSA.<key> / .SIGN.RSA256.<key> entries. Indexes and packages share it, so both
+// refuse the same things the same way.
+func ReadSignatures(seg *segment.Reader) ([]Signature, error) {
 	body, err := seg.Next()
 	if errors.Is(err, segment.ErrNoMore) {
 		return nil, errors.New("empty file: no signature segment")
@@ -25,7 +24,7 @@ func ReadSignatures(seg *segment.Reader) ([]keyring.Signature, error) {
 		return nil, fmt.Errorf("signature segment: %w", err)
 	}
 	tr := tar.NewReader(io.LimitReader(body, maxSignature))
-	var sigs []keyring.Signature
+	var sigs []Signature
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -34,7 +33,7 @@ func ReadSignatures(seg *segment.Reader) ([]keyring.Signature, error) {
 		if err != nil {
 			return nil, fmt.Errorf("signature segment: %w", err)
 		}
-		alg, key, ok := keyring.ParseSignatureName(hdr.Name)
+		alg, key, ok := ParseSignatureName(hdr.Name)
 		if !ok {
 			if len(sigs) == 0 {
 				return nil, fmt.Errorf("not signed: the first entry is %q, not a .SIGN.RSA.* signature; refusing unsigned content", clip(hdr.Name))
@@ -45,7 +44,7 @@ func ReadSignatures(seg *segment.Reader) ([]keyring.Signature, error) {
 		if _, err := io.Copy(&v, tr); err != nil {
 			return nil, fmt.Errorf("signature %s: %w", key, err)
 		}
-		sigs = append(sigs, keyring.Signature{Algorithm: alg, KeyName: key, Value: v.Bytes()})
+		sigs = append(sigs, Signature{Algorithm: alg, KeyName: key, Value: v.Bytes()})
 	}
 	// The rest of the segment must decompress cleanly, or its end was not where we think.
 	if n, err := io.Copy(io.Discard, body); err != nil {
