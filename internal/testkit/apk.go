@@ -275,6 +275,8 @@ type APKRepo struct {
 	Key         *APKKey
 	Description string // DESCRIPTION, default "testkit"
 	Packages    []APK
+	// Prefix is prepended to every path, e.g. "v3.22/main/" to serve it as a mirror would.
+	Prefix string
 }
 
 // Build returns the repository's files by path relative to its root.
@@ -286,7 +288,7 @@ func (r *APKRepo) Build() (map[string][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		files[b.Arch+"/"+b.Name+"-"+b.Version+".apk"] = b.File
+		files[r.Prefix+b.Arch+"/"+b.Name+"-"+b.Version+".apk"] = b.File
 		byArch[b.Arch] = append(byArch[b.Arch], b)
 	}
 	for arch, pkgs := range byArch {
@@ -294,7 +296,7 @@ func (r *APKRepo) Build() (map[string][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		files[arch+"/APKINDEX.tar.gz"] = idx
+		files[r.Prefix+arch+"/APKINDEX.tar.gz"] = idx
 	}
 	return files, nil
 }
@@ -323,12 +325,19 @@ type APKServer struct {
 	Files map[string][]byte
 }
 
-// ServeAPK builds and serves repo, closing the server at test cleanup.
-func ServeAPK(t testing.TB, repo *APKRepo) *APKServer {
+// ServeAPK builds and serves the repositories (give each its own Prefix), closing the
+// server at test cleanup.
+func ServeAPK(t testing.TB, repos ...*APKRepo) *APKServer {
 	t.Helper()
-	files, err := repo.Build()
-	if err != nil {
-		t.Fatalf("testkit: %v", err)
+	files := map[string][]byte{}
+	for _, repo := range repos {
+		fs, err := repo.Build()
+		if err != nil {
+			t.Fatalf("testkit: %v", err)
+		}
+		for p, b := range fs {
+			files[p] = b
+		}
 	}
 	s := &APKServer{Files: files}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

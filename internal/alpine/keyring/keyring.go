@@ -159,7 +159,7 @@ func (k Keyring) Verify(what string, sigs []Signature, d Digests) (string, error
 		}
 		return s.KeyName, nil
 	}
-	return "", fmt.Errorf("%s: signed by %s, which is not a trusted key (trusted: %s); add the repository's key with the spec's keys: or --apk-key",
+	return "", fmt.Errorf("%s: signed by %s, which is not a trusted key (trusted: %s); add the repository's key file to its keyring: in the spec",
 		what, strings.Join(unknown, ", "), strings.Join(k.Names(), ", "))
 }
 
