@@ -13,7 +13,9 @@ import (
 	"github.com/spartan-images/spartan/internal/alpine/keyring"
 )
 
-func defaultKeys(t *testing.T) keyring.Keyring {
+func defaultKeys(t *testing.T) keyring.Keyring { return defaultKeysB(t) }
+
+func defaultKeysB(t testing.TB) keyring.Keyring {
 	t.Helper()
 	kr, err := keyring.Default()
 	if err != nil {
@@ -22,7 +24,9 @@ func defaultKeys(t *testing.T) keyring.Keyring {
 	return kr
 }
 
-func readTestdata(t *testing.T, name string) []byte {
+func readTestdata(t *testing.T, name string) []byte { return readTestdataB(t, name) }
+
+func readTestdataB(t testing.TB, name string) []byte {
 	t.Helper()
 	data, err := os.ReadFile("testdata/" + name)
 	if err != nil {
