@@ -85,7 +85,7 @@ func FromInstalled(installed *inventory.Inventory, target string) (*Inventory, e
 			Source: p.Source, SourceVersion: p.SourceVersion, Location: strings.TrimPrefix(p.Record, "/")})
 	}
 	if len(inv.Packages) == 0 && want == purl.TypeAPK {
-		return nil, fmt.Errorf("%s: no Alpine packages found (no /lib/apk/db/installed)", target)
+		return nil, fmt.Errorf("%s: os-release says alpine but no Alpine packages were found (no /lib/apk/db/installed)", target)
 	}
 	if len(inv.Packages) == 0 {
 		return nil, fmt.Errorf("%s: no Debian packages found (neither /var/lib/dpkg/status.d/ nor /var/lib/dpkg/status)", target)
@@ -117,7 +117,7 @@ func (inv *Inventory) setRelease(osr inventory.OSRelease) error {
 		return nil
 	}
 	if inv.OSID != "debian" {
-		return fmt.Errorf("os-release ID=%q: only Debian images can be matched against Debian's security data", inv.OSID)
+		return fmt.Errorf("os-release ID=%q: only Debian and Alpine images can be matched against security data", inv.OSID)
 	}
 	// A codename this version does not know yet is still the tracker's name for it.
 	if c := osr.Codename; codenameRE.MatchString(c) {
