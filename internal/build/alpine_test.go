@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
@@ -115,6 +116,9 @@ func TestBuildAlpine(t *testing.T) {
 	}
 	if got := strings.Join(purls, " "); got != "pkg:apk/alpine/hello@2.1-r0?arch=x86_64&distro=alpine-3.22 pkg:apk/alpine/musl@1.2.5-r10?arch=x86_64&distro=alpine-3.22" {
 		t.Errorf("purls %s", got)
+	}
+	if _, err := (Options{Spec: s}).Documents(out.Images[0], time.Unix(0, 0), time.Unix(1, 0)); !errors.Is(err, errAlpineUnsupported) {
+		t.Errorf("attestations of an Alpine image: %v", err)
 	}
 	// Same inputs, same digest.
 	again, err := Build(context.Background(), Options{Spec: s, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl})
