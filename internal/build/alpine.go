@@ -108,18 +108,9 @@ func buildAlpine(ctx context.Context, o Options) (*Output, error) {
 	client := &repo.Client{Downloader: o.Downloader, Log: o.log()}
 	out := &Output{Tags: o.Spec.Tags}
 	for _, arch := range o.archs() {
-		apkArch, ok := apkArchs[arch]
-		if !ok {
-			return nil, fmt.Errorf("architecture %s has no Alpine port", arch)
-		}
-		pkgs, keys, err := client.Load(ctx, repos, apkArch)
+		apkArch, res, keys, err := o.resolveAlpineArch(ctx, client, repos, arch)
 		if err != nil {
-			return nil, fmt.Errorf("load repositories for %s: %w", arch, err)
-		}
-		res, err := aresolve.Resolve(pkgs, aresolve.Request{Packages: o.Spec.Packages, Exclude: o.Spec.Exclude,
-			Allow: o.Spec.Allow, Policy: alpinePolicy(o.Spec.Profile), Arch: apkArch})
-		if err != nil {
-			return nil, fmt.Errorf("resolve %s (%s): %w", o.Spec.Name, arch, err)
+			return nil, err
 		}
 		for _, c := range res.Cuts {
 			o.log().Info("cut", "arch", arch, "from", c.From, "to", c.To, "relation", c.Relation, "reason", c.Reason)
@@ -150,6 +141,57 @@ func buildAlpine(ctx context.Context, o Options) (*Output, error) {
 			return nil, fmt.Errorf("image index: %w", err)
 		}
 		out.Index = idx
+	}
+	return out, nil
+}
+
+// resolveAlpineArch loads the verified indexes for one architecture and resolves the spec.
+func (o Options) resolveAlpineArch(ctx context.Context, client *repo.Client, repos []repo.Repository, arch string) (string, *aresolve.Result, map[string]keyring.Keyring, error) {
+	apkArch, ok := apkArchs[arch]
+	if !ok {
+		return "", nil, nil, fmt.Errorf("architecture %s has no Alpine port", arch)
+	}
+	pkgs, keys, err := client.Load(ctx, repos, apkArch)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("load repositories for %s: %w", arch, err)
+	}
+	res, err := aresolve.Resolve(pkgs, aresolve.Request{Packages: o.Spec.Packages, Exclude: o.Spec.Exclude,
+		Allow: o.Spec.Allow, Policy: alpinePolicy(o.Spec.Profile), Arch: apkArch})
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("resolve %s (%s): %w", o.Spec.Name, arch, err)
+	}
+	return apkArch, res, keys, nil
+}
+
+// ResolveAlpine reports what an Alpine spec resolves to, per architecture, in the format of
+// spartan resolve (Suite is the repository, e.g. "main"; SHA256 is empty: apk indexes name a
+// package by the SHA-1 of its control segment, which Why does not need).
+func ResolveAlpine(ctx context.Context, o Options) ([]Resolution, error) {
+	repos, _, err := o.alpineRepositories()
+	if err != nil {
+		return nil, err
+	}
+	client := &repo.Client{Downloader: o.Downloader, Log: o.log()}
+	var out []Resolution
+	for _, arch := range o.archs() {
+		_, res, _, err := o.resolveAlpineArch(ctx, client, repos, arch)
+		if err != nil {
+			return nil, err
+		}
+		r := Resolution{Arch: arch, Packages: []ResolvedPackage{}, Cuts: []ResolvedCut{}}
+		for _, s := range res.Packages {
+			p := s.Pkg
+			suite := p.Repository
+			if parts := strings.Split(strings.TrimSuffix(p.Repository, "/"), "/"); len(parts) >= 2 {
+				suite = parts[len(parts)-2]
+			}
+			r.Packages = append(r.Packages, ResolvedPackage{Name: p.Name, Version: p.Version, Architecture: p.Arch,
+				Source: p.Origin, Size: p.Size, InstalledSize: p.InstalledSize, Suite: suite, Why: s.Why})
+		}
+		for _, c := range res.Cuts {
+			r.Cuts = append(r.Cuts, ResolvedCut{From: c.From, To: c.To, Relation: c.Relation, Reason: c.Reason})
+		}
+		out = append(out, r)
 	}
 	return out, nil
 }

@@ -127,6 +127,25 @@ func TestBuildAlpine(t *testing.T) {
 	}
 }
 
+func TestResolveAlpine(t *testing.T) {
+	srv, s, dl := alpineFixture(t, alpineSpec, apkMusl, apkHello, apkBusybox)
+	rs, err := ResolveAlpine(context.Background(), Options{Spec: s, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := WriteResolutions(&b, rs); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"hello", "requested", "musl", "hello depends on so:libc.musl-x86_64.so.1", "main",
+		"amd64: 2 packages", "cut: hello → /bin/sh (/bin/sh): shell: not in runtime images"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("resolve output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestBuildAlpineRefusals(t *testing.T) {
 	t.Run("key not trusted", func(t *testing.T) {
 		srv, s, dl := alpineFixture(t, strings.Replace(alpineSpec, "    keyring: KEYFILE\n", "", 1), apkMusl, apkHello)
