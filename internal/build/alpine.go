@@ -84,6 +84,12 @@ func alpinePolicy(p spec.Profile) aresolve.Policy {
 // checkAlpineSpec refuses what the Alpine path does not implement rather than ignoring it.
 func checkAlpineSpec(s *spec.Spec) error {
 	switch {
+	case s.Base != nil:
+		return fmt.Errorf("%s: base: %w", s.Name, errAlpineUnsupported)
+	case len(s.Files) > 0:
+		return fmt.Errorf("%s: files: %w", s.Name, errAlpineUnsupported)
+	case s.Probe:
+		return fmt.Errorf("%s: the health probe: %w", s.Name, errAlpineUnsupported)
 	case len(s.Paths) > 0:
 		return fmt.Errorf("%s: paths: %w", s.Name, errAlpineUnsupported)
 	case len(s.Certificates) > 0:
@@ -230,6 +236,7 @@ func (o Options) assembleAlpine(inputs []image.Input, repos []repo.Repository, k
 		Labels:      o.labels(),
 		Annotations: o.annotations(asm),
 		Created:     res.Epoch,
+		Healthcheck: healthConfig(o.Spec.Healthcheck),
 		History:     []string{"spartan: alpine (" + strings.Join(res.Packages, " ") + ")"},
 	})
 	if err != nil {

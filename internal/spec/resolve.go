@@ -443,7 +443,7 @@ const DistroAlpine = "alpine"
 // distroRelease checks that the release names a release of the distro: a Debian codename,
 // or an Alpine branch (v3.22, edge), which Alpine specs must give since there is no default.
 func (r *resolver) distroRelease(s *Spec, d *doc) {
-	at := where{d.at.line, d.at.col, "release"}
+	at := where{line: d.at.line, col: d.at.col, field: "release", file: d.at.file}
 	if d.release != nil {
 		at = d.release.at
 	}
