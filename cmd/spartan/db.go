@@ -91,6 +91,21 @@ func newDBCmd(g *globals) *cobra.Command {
 			return printMeta(cmd, m)
 		},
 	}
+	importSecDB := &cobra.Command{
+		Use:   "import-secdb FILE...",
+		Short: "Import Alpine secdb files (main.json, community.json of one or more branches; .yaml too)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, skipped, err := vuln.ImportSecDB(g.dbPath(dbFile), args, time.Now())
+			if err != nil {
+				return err
+			}
+			for _, s := range skipped {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", s)
+			}
+			return printMeta(cmd, m)
+		},
+	}
 	info := &cobra.Command{
 		Use:   "info",
 		Short: "Show the database's sources, digests and import times",
@@ -114,7 +129,7 @@ func newDBCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(update, importCmd, importOSV, info)
+	cmd.AddCommand(update, importCmd, importOSV, importSecDB, info)
 	return cmd
 }
 

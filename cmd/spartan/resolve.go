@@ -20,11 +20,17 @@ func newResolveCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			plans, err := build.Resolve(cmd.Context(), o)
+			var rs []build.Resolution
+			if build.IsAlpine(o.Spec) {
+				rs, err = build.ResolveAlpine(cmd.Context(), o)
+			} else {
+				var plans []*build.Plan
+				plans, err = build.Resolve(cmd.Context(), o)
+				rs = build.Resolutions(plans)
+			}
 			if err != nil {
 				return err
 			}
-			rs := build.Resolutions(plans)
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")

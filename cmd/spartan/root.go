@@ -27,6 +27,7 @@ type globals struct {
 	cacheDir       string
 	mirror         string
 	securityMirror string
+	alpineMirror   string
 	keyrings       []string
 	verbose        int
 	aptDir         string
@@ -44,6 +45,7 @@ func newRootCmd() *cobra.Command {
 	f.StringVar(&g.cacheDir, "cache", cache.DefaultDir(), "download cache directory (env SPARTAN_CACHE)")
 	f.StringVar(&g.mirror, "mirror", "", "Debian mirror URL (env "+build.EnvMirror+"; default: the host's apt sources)")
 	f.StringVar(&g.securityMirror, "security-mirror", "", "Debian security mirror URL (env "+build.EnvSecurityMirror+"; default: the host's apt sources, else <mirror>-security)")
+	f.StringVar(&g.alpineMirror, "alpine-mirror", "", "Alpine mirror URL, the directory holding v3.22/, edge/ … (env "+build.EnvAlpineMirror+"), for distro: alpine specs")
 	f.StringArrayVar(&g.keyrings, "keyring", nil, "extra trusted OpenPGP key file (armored or binary), for private mirrors and derivatives; repeatable")
 	f.CountVarP(&g.verbose, "verbose", "v", "more logging (-v info, -vv debug)")
 	f.StringVar(&g.aptDir, "apt-dir", "/etc/apt", "where to read the host's apt sources from")
@@ -79,8 +81,11 @@ func (g *globals) options(specPath, variant, archs string) (build.Options, error
 	if s, err = s.Variant(variant); err != nil {
 		return o, err
 	}
-	mirrors, err := build.ResolveMirrors(g.mirror, g.securityMirror, g.aptDir)
-	if err != nil {
+	var mirrors build.Mirrors
+	if build.IsAlpine(s) {
+		// Alpine mirrors come from the flag, the environment or the spec; never from apt.
+		mirrors.Alpine = g.alpineMirror
+	} else if mirrors, err = build.ResolveMirrors(g.mirror, g.securityMirror, g.aptDir); err != nil {
 		return o, err
 	}
 	var keys openpgp.EntityList

@@ -135,3 +135,10 @@ func checkIDs(ids ...int) error {
 	}
 	return nil
 }
+
+// Accounts renders /etc/passwd and /etc/group for the default accounts (root, nobody,
+// nonroot 65532) merged with extra ones, for assemblers of other distributions' images.
+func Accounts(extraUsers []User, extraGroups []Group) (passwd, group []byte, err error) {
+	_, passwd, group, err = accounts(extraUsers, extraGroups)
+	return passwd, group, err
+}

@@ -69,3 +69,6 @@ func (a *assembler) busyboxLinks() error {
 	}
 	return nil
 }
+
+// BusyboxApplets lists the applet names the debug image links under BusyboxDir.
+func BusyboxApplets() ([]string, error) { return busyboxApplets() }

@@ -48,7 +48,7 @@ func (im *Image) scanVulns(o Options) error {
 	}
 	inv, err := scan.FromInstalled(im.Installed, im.Target.Name)
 	if err != nil {
-		im.VulnsSkipped = "cannot match the packages against Debian's security data: " + err.Error()
+		im.VulnsSkipped = "cannot match the packages against security data: " + err.Error()
 		return nil
 	}
 	inv.Digest = im.Digest

@@ -58,6 +58,11 @@ func (o Options) ImageName() string {
 // scanners will see) and the provenance of img, built between started and finished.
 func (o Options) Documents(img *Image, started, finished time.Time) (*Documents, error) {
 	name := o.ImageName()
+	if IsAlpine(o.Spec) {
+		// The provenance would name no verified package or index: refuse rather than attest
+		// less than was used.
+		return nil, fmt.Errorf("%s: SBOM and provenance attestations: %w (build without --sign-key and run spartan sbom on the image)", name, errAlpineUnsupported)
+	}
 	subject, err := attest.NewSubject(name, img.Digest)
 	if err != nil {
 		return nil, err

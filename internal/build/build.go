@@ -55,6 +55,9 @@ type Plan struct {
 
 // Resolve loads the spec's repositories and resolves its packages for every architecture.
 func Resolve(ctx context.Context, o Options) ([]*Plan, error) {
+	if IsAlpine(o.Spec) {
+		return nil, fmt.Errorf("%s: resolving to plans and lockfiles: %w; spartan build resolves Alpine specs itself", o.Spec.Name, errAlpineUnsupported)
+	}
 	srcs, err := o.sources()
 	if err != nil {
 		return nil, err
@@ -113,6 +116,9 @@ func (o *Output) Digest() (string, error) { return oci.Digest(o.Artifact()) }
 
 // Build resolves, fetches, assembles and creates the images.
 func Build(ctx context.Context, o Options) (*Output, error) {
+	if IsAlpine(o.Spec) {
+		return buildAlpine(ctx, o)
+	}
 	plans, err := Resolve(ctx, o)
 	if err != nil {
 		return nil, err

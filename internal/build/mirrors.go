@@ -14,6 +14,7 @@ import (
 type Mirrors struct {
 	Main     string
 	Security string
+	Alpine   string // the Alpine mirror, for distro: alpine specs
 }
 
 // Environment variables that set the mirrors when no flag does.

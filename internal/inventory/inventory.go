@@ -1,8 +1,8 @@
 // Package inventory tells what is installed in an image: its os-release and its packages, as
 // one distribution-neutral list, read from the flattened file system (internal/rootfs) by the
 // reader of whichever installed-package database the image has. dpkg (Debian's status file
-// and the distroless status.d records) is one such Database; Alpine's /lib/apk/db/installed
-// is meant to be the next.
+// and the distroless status.d records) is one such Database, Alpine's /lib/apk/db/installed
+// the other.
 package inventory
 
 import (
@@ -50,7 +50,7 @@ const DebianCopyright LicenseFormat = "debian-copyright"
 // File is a path a package installed, with the digest its database recorded.
 type File struct {
 	Path   string // absolute
-	Digest string // "md5:<hex>" for dpkg; "" when the database records none
+	Digest string // "md5:<hex>" for dpkg, "sha1:<hex>" for apk; "" when the database records none
 }
 
 // PURL is the package's URL: its database's type and namespace, arch and the distro
@@ -106,7 +106,7 @@ type Database interface {
 }
 
 // databases are the readers Read tries, each on its own paths.
-var databases = []Database{dpkg{}}
+var databases = []Database{dpkg{}, apkDB{}}
 
 // Wants says whether the inventory reads path at detail d: os-release or a package
 // database's files.
@@ -130,7 +130,7 @@ func (d Detail) Files(cache rootfs.DerivedCache) rootfs.Options {
 
 // cacheVersion names what the readers read, in layer cache keys; bump it when Wants or a
 // reader changes.
-const cacheVersion = "inventory/v1"
+const cacheVersion = "inventory/v2"
 
 // FromImage flattens only the files the inventory reads at detail d (through cache when not
 // nil) and reads them.

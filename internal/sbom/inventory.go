@@ -3,6 +3,7 @@ package sbom
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -94,6 +95,11 @@ func licenseOf(l inventory.License) License {
 	switch l.Format {
 	case inventory.DebianCopyright:
 		return ParseCopyright(l.Text)
+	case inventory.SPDXExpression:
+		// Alpine's L: is an SPDX expression already; "custom" means the aport names none.
+		if e := strings.TrimSpace(string(l.Text)); e != "" && e != "custom" {
+			return License{Expression: e}
+		}
 	}
 	return ParseCopyright(nil)
 }

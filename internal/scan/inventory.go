@@ -73,12 +73,19 @@ func FromInstalled(installed *inventory.Inventory, target string) (*Inventory, e
 	if err := inv.setRelease(installed.OS); err != nil {
 		return nil, fmt.Errorf("%s: %w", target, err)
 	}
+	want := purl.TypeDeb
+	if vuln.IsAlpineRelease(inv.Release) {
+		want = purl.TypeAPK
+	}
 	for _, p := range installed.Packages {
-		if p.Type != purl.TypeDeb {
+		if p.Type != want {
 			continue
 		}
 		inv.Packages = append(inv.Packages, Package{Name: p.Name, Version: p.Version, Arch: p.Arch,
 			Source: p.Source, SourceVersion: p.SourceVersion, Location: strings.TrimPrefix(p.Record, "/")})
+	}
+	if len(inv.Packages) == 0 && want == purl.TypeAPK {
+		return nil, fmt.Errorf("%s: os-release says alpine but no Alpine packages were found (no /lib/apk/db/installed)", target)
 	}
 	if len(inv.Packages) == 0 {
 		return nil, fmt.Errorf("%s: no Debian packages found (neither /var/lib/dpkg/status.d/ nor /var/lib/dpkg/status)", target)
@@ -100,8 +107,17 @@ func sortPackages(pkgs []Package) {
 // "trixie/sid" form testing and unstable images carry in PRETTY_NAME.
 func (inv *Inventory) setRelease(osr inventory.OSRelease) error {
 	inv.OSID, inv.VersionID = osr.ID, osr.VersionID
+	if inv.OSID == "alpine" {
+		// secdb is per branch: VERSION_ID 3.22.1 is v3.22; edge images say 3.23.0_alpha….
+		parts := strings.SplitN(osr.VersionID, ".", 3)
+		if len(parts) < 2 || parts[0] == "" || parts[1] == "" {
+			return fmt.Errorf("os-release VERSION_ID=%q names no Alpine branch", osr.VersionID)
+		}
+		inv.Release = vuln.AlpineRelease("v" + parts[0] + "." + strings.TrimRightFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' }))
+		return nil
+	}
 	if inv.OSID != "debian" {
-		return fmt.Errorf("os-release ID=%q: only Debian images can be matched against Debian's security data", inv.OSID)
+		return fmt.Errorf("os-release ID=%q: only Debian and Alpine images can be matched against security data", inv.OSID)
 	}
 	// A codename this version does not know yet is still the tracker's name for it.
 	if c := osr.Codename; codenameRE.MatchString(c) {

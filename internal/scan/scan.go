@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	alpineversion "github.com/spartan-images/spartan/internal/alpine/version"
 	"github.com/spartan-images/spartan/internal/debian/version"
 	"github.com/spartan-images/spartan/internal/vuln"
 )
@@ -104,10 +105,18 @@ func verdict(p Package, r vuln.Record) Verdict {
 		return NotAffected
 	case r.Status == vuln.StatusUndetermined:
 		return Investigating
-	case r.Status == vuln.StatusResolved && r.FixedVersion != "" && version.Compare(p.SourceVersion, r.FixedVersion) >= 0:
+	case r.Status == vuln.StatusResolved && r.FixedVersion != "" && compareVersions(r.Release, p.SourceVersion, r.FixedVersion) >= 0:
 		return Fixed
 	}
 	return Vulnerable
+}
+
+// compareVersions orders versions by the rules of the release's distribution.
+func compareVersions(release, a, b string) int {
+	if vuln.IsAlpineRelease(release) {
+		return alpineversion.CompareStrings(a, b)
+	}
+	return version.Compare(a, b)
 }
 
 // status names what a vulnerable or undetermined match means for the image's owner.

@@ -68,6 +68,7 @@ func (r *resolver) resolve(d *doc, variant string, tags []string) *Spec {
 		Archs:       values(d.archs),
 	}
 	s.ReleaseVersion = releases[s.Release]
+	r.distroRelease(s, d)
 	if d.name == nil {
 		r.errs.at(where{line: d.at.line, col: d.at.col, field: "name", file: d.at.file}, "required (the image name, e.g. name: python)")
 	}
@@ -78,7 +79,11 @@ func (r *resolver) resolve(d *doc, variant string, tags []string) *Spec {
 		s.Layers = int(d.layers.v)
 	}
 	r.packages(s, d)
-	s.Repositories = r.repositories(d.repos, s.Release)
+	if s.Distro == DistroAlpine {
+		s.Repositories = r.alpineRepositories(d.repos)
+	} else {
+		s.Repositories = r.repositories(d.repos, s.Release)
+	}
 	s.Accounts = r.accounts(d.accounts, s.Profile)
 	s.Workdir = str(d.workdir, r.home(s.Accounts))
 	s.Paths = r.paths(d.paths)
@@ -430,4 +435,49 @@ func pickBool(b *bval, def bool) bool {
 		return def
 	}
 	return b.v
+}
+
+// DistroAlpine is the distro value of specs built from Alpine packages.
+const DistroAlpine = "alpine"
+
+// distroRelease checks that the release names a release of the distro: a Debian codename,
+// or an Alpine branch (v3.22, edge), which Alpine specs must give since there is no default.
+func (r *resolver) distroRelease(s *Spec, d *doc) {
+	at := where{line: d.at.line, col: d.at.col, field: "release", file: d.at.file}
+	if d.release != nil {
+		at = d.release.at
+	}
+	alpineRelease := reAlpineRelease.MatchString(s.Release)
+	switch {
+	case s.Distro == DistroAlpine && d.release == nil:
+		r.errs.at(at, "required for distro alpine: an Alpine branch such as v3.22")
+	case s.Distro == DistroAlpine && !alpineRelease:
+		r.errs.at(at, "%q is not an Alpine branch; use one such as v3.22 or edge", s.Release)
+	case s.Distro == DistroAlpine:
+		s.ReleaseVersion = strings.TrimPrefix(s.Release, "v")
+	case alpineRelease:
+		r.errs.at(at, "%q is an Alpine branch; set distro: alpine, or use a Debian codename (%s)", s.Release, strings.Join(sortedKeys(releases), ", "))
+	}
+}
+
+// alpineRepositories: for Alpine a repository's suites are the repository names under the
+// branch (main, community); the default is both, from the configured mirror.
+func (r *resolver) alpineRepositories(l *repoList) []Repository {
+	if l == nil {
+		return []Repository{{Archive: ArchiveMain, Suites: []string{"main", "community"}}}
+	}
+	var out []Repository
+	for _, it := range l.items {
+		repo := it.r
+		repo.Suites = slices.Clone(repo.Suites)
+		if repo.Suites == nil {
+			repo.Suites = []string{"main", "community"}
+		}
+		repo.Components = nil
+		if repo.Keyring != "" {
+			repo.Keyring = r.abs(repo.Keyring)
+		}
+		out = append(out, repo)
+	}
+	return out
 }

@@ -270,3 +270,19 @@ func TestLoadReferencedFiles(t *testing.T) {
 		})
 	}
 }
+
+func TestAlpineSpec(t *testing.T) {
+	s, err := Parse("images/hello/spartan.yaml", []byte("name: hello\ndistro: alpine\nrelease: v3.22\npackages: [hello, ca-certificates-bundle]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := s.Variant("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base.Distro != "alpine" || base.Release != "v3.22" || base.ReleaseVersion != "3.22" ||
+		len(base.Repositories) != 1 || strings.Join(base.Repositories[0].Suites, ",") != "main,community" ||
+		base.Repositories[0].Archive != ArchiveMain || base.Accounts.RunAsUID != 65532 {
+		t.Errorf("alpine spec: %+v", base)
+	}
+}

@@ -24,6 +24,8 @@ var (
 	reRegistry = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?$`)
 	reRepoPart = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
 	reRunAsIDs = regexp.MustCompile(`^([0-9]+)(?::([0-9]+))?$`)
+	// Alpine releases are branch names: v3.22, or edge.
+	reAlpineRelease = regexp.MustCompile(`^(v[0-9]+\.[0-9]+|edge)$`)
 )
 
 // maxID is the largest uid/gid accepted: 2^31-1 is safe for every libc and
@@ -63,17 +65,18 @@ func checkName(s string) string {
 
 func checkDistro(s string) string {
 	switch s {
-	case "debian":
+	case "debian", "alpine":
 		return ""
-	case "alpine":
-		return `distro "alpine" is not supported yet; only "debian" is`
 	}
-	return fmt.Sprintf("unknown distro %q; supported: debian", s)
+	return fmt.Sprintf("unknown distro %q; supported: debian, alpine", s)
 }
 
 func checkRelease(s string) string {
 	if _, ok := releases[s]; ok {
 		return ""
+	}
+	if reAlpineRelease.MatchString(s) {
+		return "" // whether it fits the distro is checked once both are known
 	}
 	for name, v := range releases {
 		if s == v {

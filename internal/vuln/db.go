@@ -63,7 +63,7 @@ func decodeRecord(v []byte, source, release, pkg, cve string) (Record, error) {
 
 // sourceOrder is the precedence when two sources know the same CVE for the same package and
 // release: the tracker is Debian's own triage, OSV is derived from it and from advisories.
-var sourceOrder = []string{SourceTracker, SourceOSV}
+var sourceOrder = []string{SourceTracker, SourceOSV, SourceAlpineSecDB}
 
 // Meta describes one imported source.
 type Meta struct {

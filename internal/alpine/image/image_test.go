@@ -1,0 +1,187 @@
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spartan-images/spartan/internal/alpine/apkindex"
+	"github.com/spartan-images/spartan/internal/alpine/keyring"
+	"github.com/spartan-images/spartan/internal/inventory"
+	"github.com/spartan-images/spartan/internal/rootfs"
+	"github.com/spartan-images/spartan/internal/testkit"
+)
+
+type built struct {
+	inputs []Input
+	keys   keyring.Keyring
+}
+
+func buildInputs(t *testing.T, pkgs ...testkit.APK) built {
+	t.Helper()
+	key, err := testkit.NewAPKKey("testkit.rsa.pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr := keyring.Keyring{}
+	if err := kr.Add(key.Name, key.PublicPEM()); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var b built
+	b.keys = kr
+	for _, p := range pkgs {
+		out, err := p.Build(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := apkindex.ParseChecksum(out.Checksum)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(dir, p.Name+".apk")
+		if err := os.WriteFile(file, out.File, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b.inputs = append(b.inputs, Input{Pkg: &apkindex.Package{Name: p.Name, Version: p.Version, Arch: "x86_64",
+			Checksum: sum, License: "MIT", Origin: p.Name, Depends: p.Depends, Provides: p.Provides}, Path: file, Keys: kr})
+	}
+	return b
+}
+
+var (
+	musl = testkit.APK{Name: "musl", Version: "1.2.5-r10", Provides: []string{"so:libc.musl-x86_64.so.1=1"}, Files: []testkit.File{
+		{Path: "lib/", Type: tar.TypeDir},
+		{Path: "lib/ld-musl-x86_64.so.1", Body: "\x7fELF loader", Mode: 0o755},
+		{Path: "lib/libc.musl-x86_64.so.1", Type: tar.TypeSymlink, Link: "ld-musl-x86_64.so.1"},
+	}}
+	hello = testkit.APK{Name: "hello", Version: "1.0-r0", Depends: []string{"so:libc.musl-x86_64.so.1"}, Files: []testkit.File{
+		{Path: "usr/bin/", Type: tar.TypeDir},
+		{Path: "usr/bin/hello", Body: "\x7fELF hello", Mode: 0o4755},
+	}}
+	busybox = testkit.APK{Name: "busybox", Version: "1.37.0-r12", Files: []testkit.File{
+		{Path: "bin/", Type: tar.TypeDir},
+		{Path: "bin/busybox", Body: "\x7fELF busybox", Mode: 0o755},
+		{Path: "etc/securetty", Body: "console\n"},
+	}}
+)
+
+func entries(t *testing.T, data []byte) map[string]*tar.Header {
+	t.Helper()
+	out := map[string]*tar.Header{}
+	tr := tar.NewReader(bytes.NewReader(data))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[h.Name] = h
+	}
+}
+
+func inventoryOf(t *testing.T, layer []byte) *inventory.Inventory {
+	t.Helper()
+	l, err := rootfs.ReadLayer(bytes.NewReader(layer), inventory.Full.Files(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := inventory.Read(rootfs.New([]*rootfs.Layer{l}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inv
+}
+
+func TestRuntimeImage(t *testing.T) {
+	b := buildInputs(t, musl, hello)
+	res, err := Assemble(b.inputs, Options{Arch: "x86_64", Release: "v3.22", Profile: Runtime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := entries(t, res.Tar)
+	for _, want := range []string{"lib/ld-musl-x86_64.so.1", "lib/libc.musl-x86_64.so.1", "usr/bin/hello", "etc/passwd", "etc/group",
+		"etc/os-release", "lib/apk/db/installed", "home/nonroot/", "tmp/"} {
+		if es[want] == nil {
+			t.Errorf("no %s in the layer", want)
+		}
+	}
+	for _, not := range []string{"bin/sh", "sbin/apk", "etc/apk/world", "busybox/busybox"} {
+		if es[not] != nil {
+			t.Errorf("runtime layer has %s", not)
+		}
+	}
+	if m := es["usr/bin/hello"].Mode; m&0o4000 != 0 {
+		t.Errorf("setuid kept in a runtime image: %o", m)
+	}
+	if h := es["home/nonroot/"]; h.Uid != 65532 || h.Gid != 65532 {
+		t.Errorf("nonroot home owned by %d:%d", h.Uid, h.Gid)
+	}
+	inv := inventoryOf(t, res.Tar)
+	var got []string
+	for _, p := range inv.Packages {
+		got = append(got, p.PURL(inv.OS).String())
+	}
+	want := "pkg:apk/alpine/hello@1.0-r0?arch=x86_64&distro=alpine-3.22 pkg:apk/alpine/musl@1.2.5-r10?arch=x86_64&distro=alpine-3.22"
+	if strings.Join(got, " ") != want {
+		t.Errorf("inventory purls:\n got %v\nwant %s", got, want)
+	}
+	if h := inv.Package("hello"); strings.Join(h.Depends, ",") != "musl" || len(h.Files) != 1 || !strings.HasPrefix(h.Files[0].Digest, "sha1:") {
+		t.Errorf("hello record %+v", h)
+	}
+	// Same inputs, same bytes.
+	again, err := Assemble(b.inputs, Options{Arch: "x86_64", Release: "v3.22", Profile: Runtime})
+	if err != nil || !bytes.Equal(again.Tar, res.Tar) {
+		t.Errorf("assembly not reproducible (%v)", err)
+	}
+}
+
+func TestDebugAndDev(t *testing.T) {
+	b := buildInputs(t, musl, hello, busybox)
+	res, err := Assemble(b.inputs, Options{Arch: "x86_64", Release: "v3.22", Profile: Debug})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := entries(t, res.Tar)
+	if es["busybox/busybox"] == nil || es["busybox/ls"] == nil || es["busybox/ls"].Linkname != "busybox" {
+		t.Errorf("debug image lacks /busybox tools")
+	}
+	if es["bin/busybox"] != nil || es["bin/sh"] != nil || es["etc/securetty"] != nil {
+		t.Error("debug image installs busybox outside /busybox")
+	}
+	dev, err := Assemble(b.inputs, Options{Arch: "x86_64", Release: "v3.22", Profile: Dev, Keys: b.keys,
+		Repositories: []string{"http://mirror.invalid/v3.22/main"}, World: []string{"hello", "busybox"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	des := entries(t, dev.Tar)
+	for _, want := range []string{"etc/apk/arch", "etc/apk/repositories", "etc/apk/world", "etc/apk/keys/testkit.rsa.pub", "bin/busybox"} {
+		if des[want] == nil {
+			t.Errorf("dev image lacks %s", want)
+		}
+	}
+	if des["usr/bin/hello"].Mode&0o4000 == 0 {
+		t.Error("dev image dropped setuid")
+	}
+}
+
+func TestConflictAndTamper(t *testing.T) {
+	clash := testkit.APK{Name: "clash", Version: "1", Files: []testkit.File{{Path: "usr/bin/", Type: tar.TypeDir}, {Path: "usr/bin/hello", Body: "other"}}}
+	b := buildInputs(t, hello, clash)
+	_, err := Assemble(b.inputs, Options{Arch: "x86_64", Release: "v3.22", Profile: Runtime})
+	if err == nil || !strings.Contains(err.Error(), "/usr/bin/hello is also in hello") {
+		t.Errorf("file conflict: %v", err)
+	}
+	b = buildInputs(t, hello)
+	b.inputs[0].Pkg.Checksum.Sum[0] ^= 1
+	_, err = Assemble(b.inputs, Options{Arch: "x86_64", Release: "v3.22", Profile: Runtime})
+	if err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Errorf("cached file not matching the index: %v", err)
+	}
+}

@@ -1,0 +1,185 @@
+package build
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/spartan-images/spartan/internal/cache"
+	"github.com/spartan-images/spartan/internal/inventory"
+	"github.com/spartan-images/spartan/internal/spec"
+	"github.com/spartan-images/spartan/internal/testkit"
+)
+
+// alpineFixture serves main and community of a generated, RSA-signed Alpine repository and
+// writes a spec trusting its key.
+func alpineFixture(t *testing.T, specText string, main ...testkit.APK) (*testkit.APKServer, *spec.Spec, *cache.Downloader) {
+	t.Helper()
+	key, err := testkit.NewAPKKey("testkit-5f3a.rsa.pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := testkit.ServeAPK(t,
+		&testkit.APKRepo{Key: key, Prefix: "v3.22/main/", Packages: main},
+		&testkit.APKRepo{Key: key, Prefix: "v3.22/community/", Packages: []testkit.APK{{Name: "extra", Version: "1-r0"}}})
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, key.Name)
+	if err := os.WriteFile(keyFile, key.PublicPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(specText, "KEYFILE", keyFile)
+	s, err := spec.Parse(filepath.Join(dir, "spartan.yaml"), []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err = s.Variant(""); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := cache.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, s, &cache.Downloader{Cache: ch, Retries: -1}
+}
+
+var (
+	apkMusl = testkit.APK{Name: "musl", Version: "1.2.5-r10", Provides: []string{"so:libc.musl-x86_64.so.1=1"}, Files: []testkit.File{
+		{Path: "lib/", Type: tar.TypeDir}, {Path: "lib/ld-musl-x86_64.so.1", Body: "\x7fELF", Mode: 0o755}}}
+	apkHello = testkit.APK{Name: "hello", Version: "2.1-r0", Depends: []string{"so:libc.musl-x86_64.so.1", "/bin/sh"},
+		Files: []testkit.File{{Path: "usr/bin/", Type: tar.TypeDir}, {Path: "usr/bin/hello", Body: "\x7fELF hello", Mode: 0o755}}}
+	apkBusybox = testkit.APK{Name: "busybox", Version: "1.37.0-r0", Provides: []string{"/bin/sh", "cmd:sh"},
+		Files: []testkit.File{{Path: "bin/", Type: tar.TypeDir}, {Path: "bin/busybox", Body: "\x7fELF bb", Mode: 0o755}}}
+)
+
+const alpineSpec = `name: hello
+distro: alpine
+release: v3.22
+packages: [hello]
+entrypoint: [/usr/bin/hello]
+repositories:
+  - archive: main
+    keyring: KEYFILE
+`
+
+func TestBuildAlpine(t *testing.T) {
+	srv, s, dl := alpineFixture(t, alpineSpec, apkMusl, apkHello, apkBusybox)
+	out, err := Build(context.Background(), Options{Spec: s, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if blobs, _ := filepath.Glob(filepath.Join(dl.Cache.Dir, "blobs", "sha256", "*")); len(blobs) != 2 {
+		t.Errorf("cache holds %v, want the two verified packages", blobs)
+	}
+	img := out.Images[0].Image
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Config.User != "65532:65532" || cfg.Architecture != "amd64" || cfg.Config.Labels["io.spartan.distro"] != "alpine" {
+		t.Errorf("config: user %q arch %q labels %v", cfg.Config.User, cfg.Architecture, cfg.Config.Labels)
+	}
+	names := map[string]bool{}
+	tr := tar.NewReader(mutate.Extract(img))
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names[h.Name] = true
+	}
+	for _, want := range []string{"usr/bin/hello", "lib/ld-musl-x86_64.so.1", "lib/apk/db/installed", "etc/passwd", "etc/os-release"} {
+		if !names[want] {
+			t.Errorf("image lacks %s", want)
+		}
+	}
+	if names["bin/sh"] || names["bin/busybox"] {
+		t.Error("runtime image holds busybox")
+	}
+	inv, err := inventory.FromImage(img, inventory.Full, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var purls []string
+	for _, p := range inv.Packages {
+		purls = append(purls, p.PURL(inv.OS).String())
+	}
+	if got := strings.Join(purls, " "); got != "pkg:apk/alpine/hello@2.1-r0?arch=x86_64&distro=alpine-3.22 pkg:apk/alpine/musl@1.2.5-r10?arch=x86_64&distro=alpine-3.22" {
+		t.Errorf("purls %s", got)
+	}
+	if _, err := (Options{Spec: s}).Documents(out.Images[0], time.Unix(0, 0), time.Unix(1, 0)); !errors.Is(err, errAlpineUnsupported) {
+		t.Errorf("attestations of an Alpine image: %v", err)
+	}
+	// Same inputs, same digest.
+	again, err := Build(context.Background(), Options{Spec: s, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl})
+	if err != nil || again.Images[0].Digest != out.Images[0].Digest {
+		t.Errorf("rebuild digest %v, %v; want %s", again, err, out.Images[0].Digest)
+	}
+}
+
+func TestResolveAlpine(t *testing.T) {
+	srv, s, dl := alpineFixture(t, alpineSpec, apkMusl, apkHello, apkBusybox)
+	rs, err := ResolveAlpine(context.Background(), Options{Spec: s, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := WriteResolutions(&b, rs); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"hello", "requested", "musl", "hello depends on so:libc.musl-x86_64.so.1", "main",
+		"amd64: 2 packages", "cut: hello → /bin/sh (/bin/sh): shell: not in runtime images"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("resolve output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestBuildAlpineRefusals(t *testing.T) {
+	t.Run("key not trusted", func(t *testing.T) {
+		srv, s, dl := alpineFixture(t, strings.Replace(alpineSpec, "    keyring: KEYFILE\n", "", 1), apkMusl, apkHello)
+		_, err := Build(context.Background(), Options{Spec: s, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl})
+		if err == nil || !strings.Contains(err.Error(), "testkit-5f3a.rsa.pub, which is not a trusted key") {
+			t.Fatalf("error %v", err)
+		}
+	})
+	t.Run("no mirror", func(t *testing.T) {
+		_, s, dl := alpineFixture(t, alpineSpec, apkMusl, apkHello)
+		t.Setenv(EnvAlpineMirror, "")
+		_, err := Build(context.Background(), Options{Spec: s, Downloader: dl})
+		if err == nil || !strings.Contains(err.Error(), "no Alpine mirror configured") {
+			t.Fatalf("error %v", err)
+		}
+	})
+	t.Run("package tampered on the mirror", func(t *testing.T) {
+		srv, s, dl := alpineFixture(t, alpineSpec, apkMusl, apkHello)
+		p := "v3.22/main/x86_64/hello-2.1-r0.apk"
+		b := srv.Files[p]
+		srv.Set(p, b[:len(b)-20])
+		_, err := Build(context.Background(), Options{Spec: s, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl})
+		if err == nil || !strings.Contains(err.Error(), "hello-2.1-r0.apk") || !strings.Contains(err.Error(), "truncated") {
+			t.Fatalf("error %v", err)
+		}
+		// hello is fetched first (packages go by name), so the cache must hold nothing.
+		if blobs, _ := filepath.Glob(filepath.Join(dl.Cache.Dir, "blobs", "sha256", "*")); len(blobs) != 0 {
+			t.Errorf("refused package left %v in the cache", blobs)
+		}
+	})
+	t.Run("lockfile", func(t *testing.T) {
+		_, s, _ := alpineFixture(t, alpineSpec, apkMusl)
+		if _, err := Resolve(context.Background(), Options{Spec: s}); !errors.Is(err, errAlpineUnsupported) {
+			t.Fatalf("error %v", err)
+		}
+	})
+}
