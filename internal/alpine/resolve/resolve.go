@@ -7,6 +7,7 @@ package resolve
 import (
 	"errors"
 	"fmt"
+	debresolve "github.com/spartan-images/spartan/internal/debian/resolve"
 	"sort"
 	"strings"
 
@@ -62,16 +63,9 @@ func Resolve(pkgs []*apkindex.Package, req Request) (*Result, error) {
 	r := &resolver{
 		u:    newUniverse(pkgs, req.Arch),
 		req:  req,
+		cut:  debresolve.NewCutter(req.Policy, req.Exclude, req.Allow),
 		sel:  map[string]*node{},
 		cuts: map[Cut]bool{},
-	}
-	r.exclude = map[string]bool{}
-	for _, n := range req.Exclude {
-		r.exclude[n] = true
-	}
-	r.allow = map[string]bool{}
-	for _, n := range req.Allow {
-		r.allow[n] = true
 	}
 	for _, s := range req.Packages {
 		d, err := ParseDep(s)
@@ -83,7 +77,7 @@ func Resolve(pkgs []*apkindex.Package, req Request) (*Result, error) {
 			r.errs = append(r.errs, fmt.Errorf("requested %q: a conflict cannot be requested; use exclude", s))
 			continue
 		}
-		if reason, ok := r.cutReason(d.Name); ok {
+		if reason, ok := r.cut.Reason(d.Name); ok {
 			r.errs = append(r.errs, fmt.Errorf("requested %s, but the %s policy excludes it (%s); use a dev or debug image, or allow it explicitly", d.Name, req.Policy.Name, reason))
 			continue
 		}
@@ -107,23 +101,13 @@ type node struct {
 }
 
 type resolver struct {
-	u              *universe
-	req            Request
-	exclude, allow map[string]bool
-	sel            map[string]*node
-	queue          []*node
-	cuts           map[Cut]bool
-	errs           []error
-}
-
-func (r *resolver) cutReason(name string) (string, bool) {
-	if r.exclude[name] {
-		return "excluded by the spec", true
-	}
-	if r.allow[name] {
-		return "", false
-	}
-	return r.req.Policy.Reason(name)
+	u     *universe
+	req   Request
+	cut   *debresolve.Cutter
+	sel   map[string]*node
+	queue []*node
+	cuts  map[Cut]bool
+	errs  []error
 }
 
 func (r *resolver) visit(n *node) {
@@ -136,7 +120,7 @@ func (r *resolver) visit(n *node) {
 		if d.Conflict {
 			continue // checked once the closure is complete
 		}
-		if reason, ok := r.cutReason(d.Name); ok {
+		if reason, ok := r.cut.Reason(d.Name); ok {
 			r.cuts[Cut{From: n.pkg.Name, To: d.Name, Relation: d.Raw, Reason: reason}] = true
 			continue
 		}
@@ -172,7 +156,7 @@ func (r *resolver) need(from *node, d Dep) {
 	var allowed []*apkindex.Package
 	var firstCut string
 	for _, c := range cands {
-		if reason, ok := r.cutReason(c.Name); ok {
+		if reason, ok := r.cut.Reason(c.Name); ok {
 			if firstCut == "" {
 				firstCut = c.Name + ": " + reason
 			}

@@ -58,7 +58,7 @@ func Resolve(pkgs []*archive.Package, req Request) (*Result, error) {
 	}
 	r := &resolver{
 		u:     newUniverse(pkgs, req.Arch),
-		cut:   newCutter(req.Policy, req.Exclude, req.Allow),
+		cut:   NewCutter(req.Policy, req.Exclude, req.Allow),
 		sel:   map[string]*node{},
 		selPr: map[string][]provider{},
 		cuts:  map[Cut]bool{},
@@ -86,7 +86,7 @@ type node struct {
 
 type resolver struct {
 	u     *universe
-	cut   *cutter
+	cut   *Cutter
 	sel   map[string]*node
 	selPr map[string][]provider // virtual name → selected providers, in selection order
 	queue []*node
@@ -143,7 +143,7 @@ func (r *resolver) parseRequests(names []string) ([]request, error) {
 func (r *resolver) selectRequested(reqs []request) {
 	var virtual []request
 	for _, q := range reqs {
-		if reason, cut := r.cut.reason(q.name); cut {
+		if reason, cut := r.cut.Reason(q.name); cut {
 			r.errs = append(r.errs, r.cutRequestErr(q.name, reason))
 			continue
 		}
@@ -172,7 +172,7 @@ func (r *resolver) selectRequested(reqs []request) {
 		case len(r.u.provides[q.name]) > 0:
 			// Every provider is cut: same answer as cutting the name itself.
 			p := r.u.provides[q.name][0].pkg
-			reason, _ := r.cut.reason(p.Name)
+			reason, _ := r.cut.Reason(p.Name)
 			r.errs = append(r.errs, r.cutRequestErr(q.name+" (provided by "+p.Name+")", reason))
 		default:
 			r.errs = append(r.errs, fmt.Errorf("resolve: %s: %s", q.name, r.unknown(q.name)))
@@ -259,7 +259,7 @@ func (r *resolver) resolveGroup(n *node, field string, g []Relation) {
 			failed = append(failed, rel)
 			continue
 		}
-		if reason, cut := r.cut.reason(rel.Name); cut {
+		if reason, cut := r.cut.Reason(rel.Name); cut {
 			if firstCut == nil {
 				firstCut = &Cut{From: n.pkg.Name, To: rel.Name, Relation: formatGroup(g), Reason: reason}
 			}
@@ -281,7 +281,7 @@ func (r *resolver) resolveGroup(n *node, field string, g []Relation) {
 		if all := r.fittingProviders(rel); len(all) > 0 {
 			// Providers exist but the policy cuts every one of them.
 			if firstCut == nil {
-				reason, _ := r.cut.reason(all[0].pkg.Name)
+				reason, _ := r.cut.Reason(all[0].pkg.Name)
 				firstCut = &Cut{From: n.pkg.Name, To: rel.Name, Relation: formatGroup(g), Reason: reason}
 			}
 			continue
@@ -349,7 +349,7 @@ func (r *resolver) fittingProviders(rel Relation) []provider {
 func (r *resolver) uncutProviders(rel Relation) []provider {
 	var out []provider
 	for _, p := range r.fittingProviders(rel) {
-		if _, cut := r.cut.reason(p.pkg.Name); !cut {
+		if _, cut := r.cut.Reason(p.pkg.Name); !cut {
 			out = append(out, p)
 		}
 	}
@@ -396,17 +396,20 @@ func chain(n *node) string {
 
 const reasonExcluded = "excluded by spec"
 
-// cutter answers "is this name cut, and why" from the policy and the request's excludes,
-// with the glob patterns sorted once rather than per question.
-type cutter struct {
+// Cutter answers "is this name cut, and why" from the policy's cuts (exact names and globs),
+// minus what the spec allows, plus what it excludes (an exclusion wins over an allow); the
+// glob patterns are sorted once rather than per question. Alpine's resolver applies the same
+// rule.
+type Cutter struct {
 	policy   string
 	exact    map[string]string
 	patterns []string
 	allow    map[string]bool
 }
 
-func newCutter(p Policy, exclude, allow []string) *cutter {
-	c := &cutter{policy: p.Name, exact: make(map[string]string, len(p.Cut)+len(exclude)), allow: map[string]bool{}}
+// NewCutter builds the rule for one resolution.
+func NewCutter(p Policy, exclude, allow []string) *Cutter {
+	c := &Cutter{policy: p.Name, exact: make(map[string]string, len(p.Cut)+len(exclude)), allow: map[string]bool{}}
 	for _, k := range allow {
 		c.allow[strings.TrimSpace(k)] = true
 	}
@@ -433,7 +436,8 @@ func newCutter(p Policy, exclude, allow []string) *cutter {
 	return c
 }
 
-func (c *cutter) reason(name string) (string, bool) {
+// Reason says why name may not be installed, if it may not.
+func (c *Cutter) Reason(name string) (string, bool) {
 	if r, ok := c.exact[name]; ok {
 		return r, true
 	}
