@@ -198,4 +198,9 @@ func TestSemantics(t *testing.T) {
 	if err != nil || find(res, "openjdk17") != nil || !slices.Contains(res.Cuts, Cut{From: "app", To: "jdk", Relation: "jdk", Reason: "excluded by spec"}) {
 		t.Errorf("exclude: %v %+v %v", names(res), res.Cuts, err)
 	}
+	// A glob excludes as in a Debian spec: the cut rule is one for both distributions.
+	res, err = Resolve(universe, Request{Packages: []string{"app"}, Exclude: []string{"j?k"}, Arch: "x86_64"})
+	if err != nil || find(res, "openjdk17") != nil || !slices.Contains(res.Cuts, Cut{From: "app", To: "jdk", Relation: "jdk", Reason: "excluded by spec"}) {
+		t.Errorf("exclude by glob: %v %+v %v", names(res), res.Cuts, err)
+	}
 }
