@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-
 	"github.com/spartan-images/spartan/internal/alpine/image"
 	"github.com/spartan-images/spartan/internal/alpine/keyring"
 	"github.com/spartan-images/spartan/internal/alpine/repo"
@@ -137,16 +135,8 @@ func buildAlpine(ctx context.Context, o Options) (*Output, error) {
 		}
 		out.Images = append(out.Images, im)
 	}
-	if len(out.Images) > 1 {
-		imgs := make([]v1.Image, len(out.Images))
-		for i, im := range out.Images {
-			imgs[i] = im.Image
-		}
-		idx, err := oci.Index(imgs, o.annotations(out.Images[0].Assembly))
-		if err != nil {
-			return nil, fmt.Errorf("image index: %w", err)
-		}
-		out.Index = idx
+	if err := o.index(out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

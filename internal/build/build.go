@@ -136,18 +136,28 @@ func BuildPlans(ctx context.Context, o Options, plans []*Plan) (*Output, error) 
 		}
 		out.Images = append(out.Images, img)
 	}
-	if len(out.Images) > 1 {
-		imgs := make([]v1.Image, len(out.Images))
-		for i, im := range out.Images {
-			imgs[i] = im.Image
-		}
-		idx, err := oci.Index(imgs, o.annotations(out.Images[0].Assembly))
-		if err != nil {
-			return nil, fmt.Errorf("image index: %w", err)
-		}
-		out.Index = idx
+	if err := o.index(out); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// index makes the multi-arch index of a build of several architectures, whatever the
+// distribution, so that both carry the same annotations.
+func (o Options) index(out *Output) error {
+	if len(out.Images) < 2 {
+		return nil
+	}
+	imgs := make([]v1.Image, len(out.Images))
+	for i, im := range out.Images {
+		imgs[i] = im.Image
+	}
+	idx, err := oci.Index(imgs, o.annotations(out.Images[0].Assembly))
+	if err != nil {
+		return fmt.Errorf("image index: %w", err)
+	}
+	out.Index = idx
+	return nil
 }
 
 func (o Options) buildArch(ctx context.Context, p *Plan) (*Image, error) {
