@@ -50,13 +50,9 @@ func Archs() []string {
 	return out
 }
 
-// GoVersion is the toolchain the embedded probe was built with.
-func GoVersion(arch string) (string, error) {
-	b, err := Binary(arch)
-	if err != nil {
-		return "", err
-	}
-	bi, err := buildinfo.Read(bytes.NewReader(b))
+// goVersion is the toolchain the embedded probe was built with.
+func goVersion(arch string, prog []byte) (string, error) {
+	bi, err := buildinfo.Read(bytes.NewReader(prog))
 	if err != nil {
 		return "", fmt.Errorf("spartan-probe for %s: %w", arch, err)
 	}
@@ -74,7 +70,7 @@ func Layer(arch string, mtime time.Time) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	goVersion, err := GoVersion(arch)
+	gover, err := goVersion(arch, prog)
 	if err != nil {
 		return nil, err
 	}
@@ -88,11 +84,11 @@ func Layer(arch string, mtime time.Time) ([]byte, error) {
 		"Architecture: " + arch + "\n" +
 		"Source: spartan\n" +
 		"Version: " + Version + "\n" +
-		"Built-Using: " + goVersion + "\n" +
+		"Built-Using: " + gover + "\n" +
 		"Homepage: https://github.com/spartan-images/spartan\n" +
 		"Description: HTTP(S) and TCP health probe for images without a shell\n" +
 		" Static pure-Go program (github.com/spartan-images/spartan/cmd/spartan-probe, built\n" +
-		" with " + goVersion + " -trimpath) for HEALTHCHECK in images without shell, curl or wget.\n"
+		" with " + gover + " -trimpath) for HEALTHCHECK in images without shell, curl or wget.\n"
 	files := []struct {
 		name string
 		mode int64
