@@ -12,6 +12,7 @@ import (
 
 	"github.com/spartan-images/spartan/internal/attest"
 	"github.com/spartan-images/spartan/internal/sbom"
+	"github.com/spartan-images/spartan/internal/sign"
 )
 
 // Documents are the supply-chain documents of one architecture's image.
@@ -22,15 +23,9 @@ type Documents struct {
 	Provenance []byte         // in-toto statement with the SLSA Provenance v1 predicate
 }
 
-// Attestation is a ready-to-sign in-toto statement and its predicate type.
-type Attestation struct {
-	PredicateType string
-	Statement     []byte
-}
-
 // Attestations wraps the documents as in-toto statements about the image: the provenance as
 // it is, the SBOMs with the predicate types cosign uses for --type spdxjson and cyclonedx.
-func (d *Documents) Attestations() ([]Attestation, error) {
+func (d *Documents) Attestations() ([]sign.Attestation, error) {
 	spdx, err := attest.Statement(attest.PredicateSPDX, d.SPDX, d.Subject)
 	if err != nil {
 		return nil, err
@@ -39,11 +34,19 @@ func (d *Documents) Attestations() ([]Attestation, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []Attestation{
+	return []sign.Attestation{
 		{PredicateType: attest.PredicateSLSA, Statement: d.Provenance},
 		{PredicateType: attest.PredicateSPDX, Statement: spdx},
 		{PredicateType: attest.PredicateCycloneDX, Statement: cdx},
 	}, nil
+}
+
+// SBOMDescriptors name the two SBOMs by digest, as a provenance lists its byproducts.
+func (d *Documents) SBOMDescriptors() []attest.ResourceDescriptor {
+	return []attest.ResourceDescriptor{
+		{Name: "sbom.spdx.json", MediaType: sbom.MediaTypeSPDX, Digest: sha256Map(d.SPDX)},
+		{Name: "sbom.cdx.json", MediaType: sbom.MediaTypeCycloneDX, Digest: sha256Map(d.CycloneDX)},
+	}
 }
 
 // ImageName is the name documents give the image: its first tag, else the spec's name.
@@ -95,10 +98,7 @@ func (o Options) Documents(img *Image, started, finished time.Time) (*Documents,
 		Profile:        string(o.Spec.Profile),
 		Started:        started,
 		Finished:       finished,
-		SBOMs: []attest.ResourceDescriptor{
-			{Name: "sbom.spdx.json", MediaType: sbom.MediaTypeSPDX, Digest: sha256Map(docs.SPDX)},
-			{Name: "sbom.cdx.json", MediaType: sbom.MediaTypeCycloneDX, Digest: sha256Map(docs.CycloneDX)},
-		},
+		SBOMs:          docs.SBOMDescriptors(),
 	}
 	if src, rel, ok := attest.GitSource(context.Background(), o.Spec.File); ok {
 		b.Source, b.SpecPath = src, rel

@@ -31,9 +31,7 @@ func Attestations(b Built, vulnDB string, required bool, log io.Writer) ([]sign.
 		if err != nil {
 			return nil, err
 		}
-		for _, s := range stmts {
-			atts = append(atts, sign.Attestation{PredicateType: s.PredicateType, Statement: s.Statement})
-		}
+		atts = append(atts, stmts...)
 	}
 	if vulnDB == "" {
 		return atts, nil

@@ -10,8 +10,6 @@ package rebase
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/spartan-images/spartan/internal/attest"
+	"github.com/spartan-images/spartan/internal/build"
 	"github.com/spartan-images/spartan/internal/imagesource"
 	"github.com/spartan-images/spartan/internal/oci"
 	"github.com/spartan-images/spartan/internal/publish"
@@ -538,7 +537,7 @@ func describe(img v1.Image, newSrc *imagesource.Source) (Platform, error) {
 }
 
 // attestations are the SBOMs of the rebased image, read back from it (the new base's
-// packages are what scanners will see), and its provenance.
+// packages are what scanners will see), and its provenance, wrapped as a build's are.
 func attestations(img v1.Image, p Platform, name string, app, oldBase, newBase attest.Image, version string, started time.Time) ([]sign.Attestation, error) {
 	subject, err := attest.NewSubject(name, p.Digest)
 	if err != nil {
@@ -549,38 +548,18 @@ func attestations(img v1.Image, p Platform, name string, app, oldBase, newBase a
 		return nil, fmt.Errorf("SBOM of the rebased %s image: %w", p.Platform, err)
 	}
 	so := sbom.Options{Name: name, ToolVersion: version}
-	spdx, err := sbom.Write(inv, sbom.SPDX, so)
-	if err != nil {
+	docs := &build.Documents{Subject: subject}
+	if docs.SPDX, err = sbom.Write(inv, sbom.SPDX, so); err != nil {
 		return nil, err
 	}
-	cdx, err := sbom.Write(inv, sbom.CycloneDX, so)
-	if err != nil {
+	if docs.CycloneDX, err = sbom.Write(inv, sbom.CycloneDX, so); err != nil {
 		return nil, err
 	}
-	prov, err := attest.Rebase{Subject: subject, App: app, OldBase: oldBase, NewBase: newBase,
+	docs.Provenance, err = attest.Rebase{Subject: subject, App: app, OldBase: oldBase, NewBase: newBase,
 		Platform: p.Platform, SpartanVersion: version, Started: started, Finished: time.Now(),
-		SBOMs: []attest.ResourceDescriptor{
-			{Name: "sbom.spdx.json", MediaType: sbom.MediaTypeSPDX, Digest: sha256Of(spdx)},
-			{Name: "sbom.cdx.json", MediaType: sbom.MediaTypeCycloneDX, Digest: sha256Of(cdx)},
-		}}.Statement()
+		SBOMs: docs.SBOMDescriptors()}.Statement()
 	if err != nil {
 		return nil, err
 	}
-	out := []sign.Attestation{{PredicateType: attest.PredicateSLSA, Statement: prov}}
-	for _, doc := range []struct {
-		typ  string
-		body []byte
-	}{{attest.PredicateSPDX, spdx}, {attest.PredicateCycloneDX, cdx}} {
-		st, err := attest.Statement(doc.typ, doc.body, subject)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sign.Attestation{PredicateType: doc.typ, Statement: st})
-	}
-	return out, nil
-}
-
-func sha256Of(b []byte) map[string]string {
-	h := sha256.Sum256(b)
-	return map[string]string{"sha256": hex.EncodeToString(h[:])}
+	return docs.Attestations()
 }
