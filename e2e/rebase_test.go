@@ -170,7 +170,7 @@ func TestRebaseApp(t *testing.T) {
 		want string
 	}{
 		{"a package installed on top", []string{"rebase", withPkg, "--onto", base, "--to", host + "/shop/refused:1"},
-			"changes the package database (var/lib/dpkg/status.d/extra)"},
+			"changes the package database (/var/lib/dpkg/status.d/extra)"},
 		{"not built on the old base", []string{"rebase", host + "/shop/app@" + appDigest, "--old-base", static.archive, "--onto", base, "--to", host + "/shop/refused:1"},
 			"is not the old base's (sha256:"},
 		{"a new base of another architecture", []string{"rebase", host + "/shop/app@" + appDigest, "--old-base", oldArchive, "--onto", arm, "--to", host + "/shop/refused:1"},

@@ -122,6 +122,18 @@ func (d Detail) Wants(path string) bool {
 	return false
 }
 
+// IsRecord says whether path is a record of an installed-package database (dpkg's status
+// or a status.d record, apk's installed): a layer that writes or deletes one installed or
+// removed packages.
+func IsRecord(path string) bool {
+	for _, db := range databases {
+		if db.Wants(path, Records) {
+			return true
+		}
+	}
+	return false
+}
+
 // Files are the rootfs options that read what the inventory needs at detail d and nothing
 // else, cached through cache when it is not nil.
 func (d Detail) Files(cache rootfs.DerivedCache) rootfs.Options {

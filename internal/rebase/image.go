@@ -1,10 +1,7 @@
 package rebase
 
 import (
-	"archive/tar"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -12,6 +9,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/spartan-images/spartan/internal/inventory"
+	"github.com/spartan-images/spartan/internal/rootfs"
 )
 
 // OCI's base-image annotations (image-spec annotations.md): the reference and the manifest
@@ -39,8 +39,8 @@ func refuse(format string, args ...any) error { return &Refusal{Reason: fmt.Spri
 // Like go-containerregistry's mutate.Rebase it checks the application is built on oldBase,
 // but by diff_id (the uncompressed layer), not by blob digest: podman and docker recompress
 // the base's layers when they push an application, so the blobs differ while the files are
-// the same. Unlike it, it refuses a platform mismatch and application layers that change the
-// Debian package database: a package installed on top was resolved against the old base's
+// the same. Unlike it, it refuses a platform mismatch and application layers that change an
+// installed-package database (dpkg's or apk's): a package installed on top was resolved against the old base's
 // libraries and its record would shadow the new base's.
 func Image(app, oldBase, newBase v1.Image) (v1.Image, error) {
 	appCfg, err := app.ConfigFile()
@@ -280,40 +280,26 @@ func layerType(layer, manifest types.MediaType) types.MediaType {
 	return layer
 }
 
-// packageDatabase returns the first path in layer that writes or deletes part of the dpkg
-// database, or "" when it leaves it alone.
+// packageDatabase returns the first record of an installed-package database (dpkg's or
+// apk's: inventory.IsRecord) that layer writes or deletes, or "" when it leaves them alone.
 func packageDatabase(l v1.Layer) (string, error) {
 	rc, err := l.Uncompressed()
 	if err != nil {
 		return "", err
 	}
 	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return "", nil
-		}
-		if err != nil {
-			return "", err
-		}
-		name := strings.TrimPrefix(strings.TrimPrefix(h.Name, "./"), "/")
-		dir, base := "", name
-		if i := strings.LastIndex(name, "/"); i >= 0 {
-			dir, base = name[:i+1], name[i+1:]
-		}
-		// A whiteout deletes dir+<name>: a removed package is a change too.
-		name = dir + strings.TrimPrefix(base, ".wh.")
-		if isDatabase(name, h.Typeflag == tar.TypeDir) {
-			return name, nil
+	layer, err := rootfs.ReadLayer(rc, rootfs.Options{Select: inventory.IsRecord})
+	if err != nil {
+		return "", err
+	}
+	for _, op := range layer.Ops {
+		switch {
+		case op.File != nil && !op.File.IsDir() && inventory.IsRecord(op.File.Path):
+			return op.File.Path, nil
+		case op.Whiteout != "" && inventory.IsRecord(op.Whiteout):
+			// A removed package is a change too.
+			return op.Whiteout, nil
 		}
 	}
-}
-
-// isDatabase tells whether a path is part of what dpkg keeps about installed packages: the
-// status file (Debian's), the status.d records (distroless's and Spartan's) and the info
-// files. Creating the directories alone changes nothing.
-func isDatabase(name string, dir bool) bool {
-	return !dir && (name == "var/lib/dpkg/status" ||
-		strings.HasPrefix(name, "var/lib/dpkg/status.d/") || strings.HasPrefix(name, "var/lib/dpkg/info/"))
+	return "", nil
 }

@@ -178,10 +178,12 @@ func TestImageRefuses(t *testing.T) {
 	ls := map[string]v1.Layer{
 		"apt": layer(t, "var/lib/dpkg/status.d/curl=Package: curl\n", "usr/bin/curl=curl"),
 		"wh":  layer(t, "var/lib/dpkg/status.d/.wh.libc6="),
+		"apk": layer(t, "lib/apk/db/installed=P:curl\nV:8.5.0-r0\n", "usr/bin/curl=curl"),
 		"mid": layer(t, "usr/lib/extra.so=x"),
 	}
 	withApt := image(t, f.oldBase, "amd64", v1.Config{}, ls, "apt")
 	withRemoval := image(t, f.oldBase, "amd64", v1.Config{}, ls, "wh")
+	withApk := image(t, f.oldBase, "amd64", v1.Config{}, ls, "apk")
 	// Built on something else: an extra layer among the base's, under the application's.
 	baseLayers, _ := f.oldBase.Layers()
 	mid := image(t, nil, "amd64", v1.Config{}, map[string]v1.Layer{"libc": baseLayers[0], "mid": ls["mid"], "python": baseLayers[1]}, "libc", "mid", "python")
@@ -194,8 +196,9 @@ func TestImageRefuses(t *testing.T) {
 	}{
 		{"an extra layer in the base part", other, f.oldBase, f.newBase, "layer 1 of the application (sha256:"},
 		{"new base built on by the app", f.app, f.newBase, f.newBase, "is not the old base's"},
-		{"apt-get on top", withApt, f.oldBase, f.newBase, "changes the package database (var/lib/dpkg/status.d/curl)"},
-		{"a package removed on top", withRemoval, f.oldBase, f.newBase, "changes the package database"},
+		{"apt-get on top", withApt, f.oldBase, f.newBase, "changes the package database (/var/lib/dpkg/status.d/curl)"},
+		{"a package removed on top", withRemoval, f.oldBase, f.newBase, "changes the package database (/var/lib/dpkg/status.d/libc6)"},
+		{"apk add on top", withApk, f.oldBase, f.newBase, "changes the package database (/lib/apk/db/installed)"},
 		{"new base of another architecture", f.app, f.oldBase, arm, "the new base is linux/arm64, the application is linux/amd64"},
 		{"old base of another architecture", f.app, arm, f.newBase, "the old base is linux/arm64"},
 		{"fewer layers than the base", f.oldBase, f.app, f.newBase, "fewer than the old base's"},
