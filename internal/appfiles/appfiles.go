@@ -18,6 +18,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/spartan-images/spartan/internal/tarpath"
 )
 
 // Set is one source copied to Dest.
@@ -136,9 +138,9 @@ func readTar(s Set) ([]entry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("not a readable tar: %w", err)
 		}
-		rel, msg := tarName(h.Name)
-		if msg != "" {
-			return nil, fmt.Errorf("tar entry %q: %s", h.Name, msg)
+		rel, err := tarpath.Clean(h.Name)
+		if err != nil {
+			return nil, fmt.Errorf("tar entry %q: %w", h.Name, err)
 		}
 		if rel == "" {
 			continue // the archive's "./"
@@ -156,9 +158,12 @@ func readTar(s Set) ([]entry, error) {
 		case tar.TypeSymlink:
 			e.kind, e.mode, e.target = tar.TypeSymlink, 0o777, h.Linkname
 		case tar.TypeLink:
-			target, msg := tarName(h.Linkname)
-			if msg != "" || target == "" {
-				return nil, fmt.Errorf("tar entry %q: hard link to %q: %s", h.Name, h.Linkname, orMsg(msg, "empty target"))
+			target, err := tarpath.Clean(h.Linkname)
+			if err == nil && target == "" {
+				err = errors.New("empty target")
+			}
+			if err != nil {
+				return nil, fmt.Errorf("tar entry %q: hard link to %q: %w", h.Name, h.Linkname, err)
 			}
 			e.kind, e.mode, e.target = tar.TypeLink, s.fileMode(fs.FileMode(h.Mode)&fs.ModePerm), path.Join(root, target)
 		default:
@@ -167,34 +172,6 @@ func readTar(s Set) ([]entry, error) {
 		out = append(out, e)
 	}
 	return out, nil
-}
-
-func orMsg(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-// tarName cleans an entry name relative to the destination, refusing what would land
-// outside it.
-func tarName(n string) (string, string) {
-	if strings.HasPrefix(n, "/") {
-		return "", "absolute names are refused: the archive must hold paths relative to dest"
-	}
-	if strings.ContainsRune(n, 0) {
-		return "", "NUL in the name"
-	}
-	for _, part := range strings.Split(n, "/") {
-		if part == ".." {
-			return "", "\"..\" would climb out of dest; refusing the archive"
-		}
-	}
-	c := path.Clean(n)
-	if c == "." {
-		return "", ""
-	}
-	return c, ""
 }
 
 func write(s Set, entries []entry, mtime time.Time) ([]byte, error) {
@@ -231,7 +208,7 @@ func write(s Set, entries []entry, mtime time.Time) ([]byte, error) {
 			if e.target == "" || strings.ContainsRune(e.target, 0) {
 				return nil, fmt.Errorf("files %s: symlink /%s has an empty or invalid target", s.Src, e.name)
 			}
-			if !path.IsAbs(e.target) && climbs(path.Dir(e.name), e.target) {
+			if !path.IsAbs(e.target) && tarpath.Climbs(path.Dir(e.name), e.target) {
 				return nil, fmt.Errorf("files %s: symlink /%s → %s climbs above /", s.Src, e.name, e.target)
 			}
 		case tar.TypeLink:
@@ -292,25 +269,4 @@ func parents(p string) []string {
 		out = append([]string{d}, out...)
 	}
 	return out
-}
-
-// climbs reports whether a relative link target, followed from dir, goes above the root.
-func climbs(dir, target string) bool {
-	depth := len(strings.Split(dir, "/"))
-	if dir == "." || dir == "" {
-		depth = 0
-	}
-	for _, part := range strings.Split(target, "/") {
-		switch part {
-		case "..":
-			depth--
-			if depth < 0 {
-				return true
-			}
-		case ".", "":
-		default:
-			depth++
-		}
-	}
-	return false
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/spartan-images/spartan/internal/debian/control"
+
+	"github.com/spartan-images/spartan/internal/tarpath"
 )
 
 // The classic dpkg database, which dpkg and apt read (scanners read status.d). Only dev images
@@ -87,7 +89,7 @@ func (a *assembler) dpkgStatus(l *loaded) []byte {
 	p := statusFields(l.info.Control)
 	var conf strings.Builder
 	for _, c := range l.info.Conffiles {
-		cp, err := cleanName(strings.TrimPrefix(strings.TrimSpace(c), "/"))
+		cp, err := tarpath.Clean(strings.TrimPrefix(strings.TrimSpace(c), "/"))
 		if err != nil || cp == "" {
 			continue
 		}

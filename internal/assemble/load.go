@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/spartan-images/spartan/internal/debian/deb"
+
+	"github.com/spartan-images/spartan/internal/tarpath"
 )
 
 // maxFile bounds one file held in memory; nothing in Debian comes close.
@@ -64,7 +66,7 @@ func (l *loaded) entry(hdr *tar.Header, body io.Reader, regs map[string]*node, o
 	if hdr.ModTime.After(l.newest) {
 		l.newest = hdr.ModTime
 	}
-	orig, err := cleanName(hdr.Name)
+	orig, err := tarpath.Clean(hdr.Name)
 	if err != nil || orig == "" {
 		return err
 	}
@@ -109,7 +111,7 @@ func (l *loaded) entry(hdr *tar.Header, body io.Reader, regs map[string]*node, o
 		n = &node{kind: kindReg, mode: mode, uid: hdr.Uid, gid: hdr.Gid, blob: &blob{data}}
 		regs[p] = n
 	case tar.TypeLink:
-		target, err := cleanName(hdr.Linkname)
+		target, err := tarpath.Clean(hdr.Linkname)
 		if err != nil {
 			return fmt.Errorf("hard link target %q: %w", hdr.Linkname, err)
 		}
@@ -124,11 +126,11 @@ func (l *loaded) entry(hdr *tar.Header, body io.Reader, regs map[string]*node, o
 		if target == "" || strings.ContainsRune(target, 0) {
 			return fmt.Errorf("symlink with an invalid target %q", target)
 		}
-		if climbs(dir(orig), target) {
+		if tarpath.Climbs(dir(orig), target) {
 			return fmt.Errorf("symlink target %q climbs above /", target)
 		}
 		target = relocate(orig, p, target)
-		if climbs(dir(p), target) {
+		if tarpath.Climbs(dir(p), target) {
 			return fmt.Errorf("symlink target %q climbs above / once moved to /%s", target, p)
 		}
 		n = &node{kind: kindSymlink, mode: 0o777, uid: hdr.Uid, gid: hdr.Gid, target: target}

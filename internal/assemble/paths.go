@@ -1,7 +1,6 @@
 package assemble
 
 import (
-	"errors"
 	"path"
 	"strings"
 )
@@ -18,26 +17,6 @@ func isAlias(name string) bool {
 	return false
 }
 
-// cleanName turns a tar entry name ("./usr/bin/x", "usr/bin/x/") into a tree path
-// ("usr/bin/x"); "" is the root. Names with ".." components or absolute names are refused:
-// they only exist to write outside the directory an archive is unpacked into.
-func cleanName(name string) (string, error) {
-	if strings.HasPrefix(name, "/") {
-		return "", errors.New("absolute entry name")
-	}
-	var parts []string
-	for _, c := range strings.Split(name, "/") {
-		switch c {
-		case "", ".":
-		case "..":
-			return "", errors.New("\"..\" in entry name")
-		default:
-			parts = append(parts, c)
-		}
-	}
-	return strings.Join(parts, "/"), nil
-}
-
 // canonical maps a clean path through merged-/usr: "lib/x86_64-linux-gnu/libc.so.6" becomes
 // "usr/lib/x86_64-linux-gnu/libc.so.6". A bare alias ("bin") is returned unchanged; callers
 // handle it, since it is the compat symlink itself.
@@ -47,32 +26,6 @@ func canonical(p string) string {
 		return "usr/" + p
 	}
 	return p
-}
-
-// climbs reports whether a relative symlink target, resolved lexically from the directory dir,
-// goes above the root. In a container that lands on "/" anyway, but tools that unpack layers
-// onto a host directory would follow it out.
-func climbs(dir, target string) bool {
-	if path.IsAbs(target) {
-		return false
-	}
-	depth := 0
-	if dir != "" {
-		depth = strings.Count(dir, "/") + 1
-	}
-	for _, c := range strings.Split(target, "/") {
-		switch c {
-		case "", ".":
-		case "..":
-			depth--
-			if depth < 0 {
-				return true
-			}
-		default:
-			depth++
-		}
-	}
-	return false
 }
 
 // relocate keeps a relative symlink pointing at the same file after merged-/usr moved it from

@@ -10,6 +10,8 @@ import (
 	"unicode"
 
 	"github.com/spartan-images/spartan/internal/debian/control"
+
+	"github.com/spartan-images/spartan/internal/tarpath"
 )
 
 // Scanners (Trivy, Grype/Syft, Docker Scout) read distroless-style records: one dpkg status
@@ -68,7 +70,7 @@ func filterMD5Sums(raw []byte, pkg string, t *tree) []byte {
 		if !ok {
 			continue
 		}
-		p, err := cleanName(strings.TrimPrefix(strings.TrimLeft(file, " *"), "/"))
+		p, err := tarpath.Clean(strings.TrimPrefix(strings.TrimLeft(file, " *"), "/"))
 		if err != nil || p == "" {
 			continue
 		}

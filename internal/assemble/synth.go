@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/spartan-images/spartan/internal/tarpath"
 )
 
 const projectURL = "https://github.com/spartan-images/spartan"
@@ -241,7 +243,7 @@ func pemCertificates(b []byte) ([]byte, error) {
 
 // specPath cleans a path from the spec ("/usr/bin/x" or "usr/bin/x") into a tree path.
 func specPath(p string) (string, error) {
-	clean, err := cleanName(strings.TrimPrefix(p, "/"))
+	clean, err := tarpath.Clean(strings.TrimPrefix(p, "/"))
 	if err != nil {
 		return "", err
 	}
@@ -282,7 +284,7 @@ func (a *assembler) userPaths() error {
 			if up.Target == "" || strings.ContainsRune(up.Target, 0) {
 				return fmt.Errorf("path %s: symlink needs a target", up.Path)
 			}
-			if climbs(dir(p), n.target) {
+			if tarpath.Climbs(dir(p), n.target) {
 				return fmt.Errorf("path %s: symlink target %q climbs above /", up.Path, up.Target)
 			}
 		default:

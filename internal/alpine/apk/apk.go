@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +26,8 @@ import (
 	"github.com/spartan-images/spartan/internal/alpine/keyring"
 	"github.com/spartan-images/spartan/internal/alpine/segment"
 	"github.com/spartan-images/spartan/internal/alpine/version"
+
+	"github.com/spartan-images/spartan/internal/tarpath"
 )
 
 // Limits: real control segments are a few KiB; the largest Alpine packages are a few GiB.
@@ -278,20 +279,14 @@ func checkEntry(hdr *tar.Header) error {
 	return nil
 }
 
+// safePath applies tarpath's rule; the root itself is no entry a package may write.
 func safePath(p string) error {
-	switch {
-	case p == "" || strings.ContainsRune(p, 0):
-		return errors.New("empty or NUL in path")
-	case strings.HasPrefix(p, "/"):
-		return errors.New("absolute path; refusing to write outside the image root")
+	c, err := tarpath.Clean(p)
+	if err != nil {
+		return err
 	}
-	for _, part := range strings.Split(p, "/") {
-		if part == ".." {
-			return errors.New("'..' in path; refusing to write outside the image root")
-		}
-	}
-	if c := path.Clean(p); c == "." {
-		return errors.New("path names the root itself")
+	if c == "" {
+		return errors.New("empty entry name or the root itself")
 	}
 	return nil
 }

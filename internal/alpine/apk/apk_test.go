@@ -142,10 +142,10 @@ func TestReadHostilePackages(t *testing.T) {
 		{"good", func(*testkit.APK) {}, ""},
 		{"dotdot path", func(a *testkit.APK) {
 			a.Files = append(a.Files, testkit.File{Path: "usr/../../etc/passwd", Body: "x", Raw: true})
-		}, "'..' in path"},
+		}, `".." in entry name`},
 		{"absolute path", func(a *testkit.APK) {
 			a.Files = append(a.Files, testkit.File{Path: "/etc/passwd", Body: "x", Raw: true})
-		}, "absolute path"},
+		}, "absolute entry name"},
 		{"hard link out", func(a *testkit.APK) {
 			a.Files = append(a.Files, testkit.File{Path: "usr/x", Type: tar.TypeLink, Link: "../../etc/shadow", Raw: true})
 		}, "hard link"},

@@ -165,7 +165,7 @@ func TestHostileMirror(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = f.client.Fetch(ctx, pkgs[0], keys[pkgs[0].Repository])
-		if err == nil || !strings.Contains(err.Error(), "'..' in path") {
+		if err == nil || !strings.Contains(err.Error(), `".." in entry name`) {
 			t.Fatalf("error %v", err)
 		}
 		if b := blobs(t, f.dir); len(b) != 0 {
