@@ -112,10 +112,25 @@ func Open(ctx context.Context, src string, opts ...Option) (*Source, error) {
 	return DockerArchive(src)
 }
 
+// Local says whether src names something on this machine — oci:DIR, a path spelled as one
+// (./x, /x, x.tar), or a file or directory that exists — rather than a registry reference:
+// Open's rule, for names that need not exist yet (where to write an image).
+func Local(src string) bool {
+	if strings.HasPrefix(src, LayoutPrefix) || spelledAsPath(src) {
+		return true
+	}
+	_, err := os.Stat(src)
+	return err == nil
+}
+
+func spelledAsPath(s string) bool {
+	return strings.HasPrefix(s, ".") || strings.HasPrefix(s, "/") || strings.HasSuffix(s, ".tar")
+}
+
 // looksLikeReference tells a registry reference ("host/repo:tag", "repo@sha256:…") from a
 // mistyped local path, so that a missing file still gets a "no such file" error.
 func looksLikeReference(s string) bool {
-	if strings.HasPrefix(s, ".") || strings.HasPrefix(s, "/") || strings.HasSuffix(s, ".tar") {
+	if spelledAsPath(s) {
 		return false
 	}
 	_, err := registry.ParseReference(s)

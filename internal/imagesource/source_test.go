@@ -432,3 +432,24 @@ func TestLayoutOfOtherTools(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+func TestLocal(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		src  string
+		want bool
+	}{
+		{"oci:out", true},
+		{"./out", true},
+		{"/srv/images/app", true},
+		{"app.tar", true},
+		{dir, true},
+		{"127.0.0.1:5000/team/app:1", false},
+		{"team/app@sha256:" + strings.Repeat("a", 64), false},
+		{"app", false},
+	} {
+		if got := Local(tt.src); got != tt.want {
+			t.Errorf("Local(%q) = %v, want %v", tt.src, got, tt.want)
+		}
+	}
+}

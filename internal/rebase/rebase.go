@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -192,10 +191,7 @@ func destination(o Options, app *imagesource.Source) (publish.Options, string, e
 	if dir, ok := strings.CutPrefix(to, imagesource.LayoutPrefix); ok {
 		return publish.Options{Layout: dir}, to, nil
 	}
-	if strings.HasPrefix(to, "/") || strings.HasPrefix(to, ".") {
-		return publish.Options{Layout: to}, to, nil
-	}
-	if fi, err := os.Stat(to); err == nil && fi.IsDir() {
+	if imagesource.Local(to) {
 		return publish.Options{Layout: to}, to, nil
 	}
 	ref, err := registry.ParseReference(to)
@@ -391,21 +387,18 @@ func Pushed(history []timeline.Event, image, exceptRun string) []attest.Image {
 // pinned to the digest (the base's tag has usually moved on to the rebuild), the digest in the
 // new base's repository (where a rebuilt base lives), the name as it is.
 func recorded(base, digest, onto string) []string {
-	isPath := func(s string) bool {
-		return strings.HasPrefix(s, imagesource.LayoutPrefix) || strings.HasPrefix(s, "/") || strings.HasPrefix(s, ".")
-	}
 	var out []string
 	add := func(c string) {
 		if !slices.Contains(out, c) {
 			out = append(out, c)
 		}
 	}
-	if digest != "" && base != "" && !isPath(base) {
+	if digest != "" && base != "" && !imagesource.Local(base) {
 		if ref, err := name.ParseReference(base); err == nil {
 			add(ref.Context().Name() + "@" + digest)
 		}
 	}
-	if _, err := os.Stat(onto); digest != "" && !isPath(onto) && err != nil {
+	if digest != "" && !imagesource.Local(onto) {
 		if ref, err := name.ParseReference(onto); err == nil {
 			add(ref.Context().Name() + "@" + digest)
 		}
