@@ -29,23 +29,24 @@ func (o Options) basePackages(p *Plan) []string {
 	}
 	bo := o
 	bo.Spec = b
-	in := map[string]bool{}
-	for _, name := range bo.requestedPackages(pkgs, p.Arch) {
-		in[name] = true
+	// The base's packages are those reachable from its requested ones along the recorded
+	// edges ("<depender> Depends" in Why): walked once from each, not re-scanned to a fixpoint.
+	pulled := map[string][]string{}
+	for _, s := range p.Result.Packages {
+		for _, why := range s.Why {
+			if from, _, ok := strings.Cut(why, " "); ok {
+				pulled[from] = append(pulled[from], s.Pkg.Name)
+			}
+		}
 	}
-	// Fixpoint: a package belongs to the base when one of the packages depending on it does.
-	for changed := true; changed; {
-		changed = false
-		for _, s := range p.Result.Packages {
-			if in[s.Pkg.Name] {
-				continue
-			}
-			for _, why := range s.Why {
-				if from, _, ok := strings.Cut(why, " "); ok && in[from] {
-					in[s.Pkg.Name], changed = true, true
-					break
-				}
-			}
+	queue := bo.requestedPackages(pkgs, p.Arch)
+	in := map[string]bool{}
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		if !in[name] {
+			in[name] = true
+			queue = append(queue, pulled[name]...)
 		}
 	}
 	var names []string
