@@ -3,8 +3,6 @@ package publish_test
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"errors"
 	"io"
 	"log"
@@ -83,15 +81,6 @@ func built(t *testing.T) publish.Built {
 	return b
 }
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 // failingSigner stands for a signature that fails halfway: with signAfter it signs first (the
 // .sig is stored), then fails before the attestations.
 type failingSigner struct {
@@ -152,7 +141,7 @@ func TestPublish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := newKey(t)
+	key := testkit.SigningKey(t)
 	tests := []struct {
 		name       string
 		layout     bool
@@ -227,7 +216,7 @@ func TestPublish(t *testing.T) {
 // halfway (the .sig stored, the attestations not), the registry receives no write at all.
 func TestFailedSignaturePushesNothing(t *testing.T) {
 	b := built(t)
-	key := newKey(t)
+	key := testkit.SigningKey(t)
 	for _, tc := range []struct {
 		name      string
 		layout    bool
@@ -268,7 +257,7 @@ func TestFailedPushIsReported(t *testing.T) {
 	p := &failingPusher{}
 	var logBuf strings.Builder
 	o := publish.Options{Client: registry.New("test"), Pusher: p, Ref: reg.ref(t, "team/app:1"),
-		Signer: publish.Key{Signer: sign.Signer{Key: newKey(t)}}, Layout: filepath.Join(t.TempDir(), "app"), Log: &logBuf}
+		Signer: publish.Key{Signer: sign.Signer{Key: testkit.SigningKey(t)}}, Layout: filepath.Join(t.TempDir(), "app"), Log: &logBuf}
 	res, err := publish.Publish(context.Background(), b, o)
 	if !errors.Is(err, errPush) || p.calls != 1 {
 		t.Fatalf("err = %v after %d pushes", err, p.calls)
@@ -281,7 +270,7 @@ func TestFailedPushIsReported(t *testing.T) {
 
 func TestSigningNeedsAPlace(t *testing.T) {
 	b := built(t)
-	_, err := publish.Publish(context.Background(), b, publish.Options{Signer: publish.Key{Signer: sign.Signer{Key: newKey(t)}}})
+	_, err := publish.Publish(context.Background(), b, publish.Options{Signer: publish.Key{Signer: sign.Signer{Key: testkit.SigningKey(t)}}})
 	if err == nil || !strings.Contains(err.Error(), "somewhere to store the signatures") {
 		t.Fatalf("err = %v", err)
 	}
@@ -295,7 +284,7 @@ func TestSigningFromMemoryKeepsOtherSignatures(t *testing.T) {
 	reg := newRegistry(t)
 	c := registry.New("test")
 	ref := reg.ref(t, "team/app:1")
-	other, mine := newKey(t), newKey(t)
+	other, mine := testkit.SigningKey(t), testkit.SigningKey(t)
 	ctx := context.Background()
 	if _, err := publish.Publish(ctx, b, publish.Options{Client: c, Ref: ref, Signer: publish.Key{Signer: sign.Signer{Key: other}}}); err != nil {
 		t.Fatal(err)

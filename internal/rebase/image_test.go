@@ -25,6 +25,7 @@ import (
 	"github.com/spartan-images/spartan/internal/imagesource"
 	"github.com/spartan-images/spartan/internal/oci"
 	"github.com/spartan-images/spartan/internal/registry"
+	"github.com/spartan-images/spartan/internal/testkit"
 	"github.com/spartan-images/spartan/internal/timeline"
 )
 
@@ -84,19 +85,6 @@ func image(t *testing.T, base v1.Image, arch string, cfg v1.Config, layers map[s
 	return img
 }
 
-func digests(t *testing.T, img v1.Image) []string {
-	t.Helper()
-	m, err := img.Manifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, l := range m.Layers {
-		out = append(out, l.Digest.String())
-	}
-	return out
-}
-
 type fixture struct {
 	oldBase, newBase, app v1.Image
 	appLayer              v1.Layer
@@ -131,8 +119,8 @@ func TestImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	appDigest, _ := f.appLayer.Digest()
-	if want := append(digests(t, f.newBase), appDigest.String()); !slices.Equal(digests(t, got), want) {
-		t.Errorf("layers %v, want the new base's then the application's %v", digests(t, got), want)
+	if want := append(testkit.LayerDigests(t, f.newBase), appDigest.String()); !slices.Equal(testkit.LayerDigests(t, got), want) {
+		t.Errorf("layers %v, want the new base's then the application's %v", testkit.LayerDigests(t, got), want)
 	}
 	cf, err := got.ConfigFile()
 	if err != nil {
@@ -238,7 +226,7 @@ func TestRebaseIndex(t *testing.T) {
 		n := image(t, nil, arch, v1.Config{}, ls, "new")
 		olds, news = append(olds, o), append(news, n)
 		apps = append(apps, image(t, o, arch, v1.Config{}, ls, "app"))
-		want = append(want, strings.Join(append(digests(t, n), digests(t, apps[len(apps)-1])[1]), " "))
+		want = append(want, strings.Join(append(testkit.LayerDigests(t, n), testkit.LayerDigests(t, apps[len(apps)-1])[1]), " "))
 	}
 	write := func(name string, imgs []v1.Image) string {
 		idx, err := oci.Index(imgs, nil)
@@ -371,7 +359,7 @@ func TestRebaseIndexAnnotated(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 	for i, p := range res.Platforms {
-		if want := digests(t, news[i]); !slices.Equal(p.Base, want) {
+		if want := testkit.LayerDigests(t, news[i]); !slices.Equal(p.Base, want) {
 			t.Errorf("%s: base layers %v, want %v", p.Platform, p.Base, want)
 		}
 	}

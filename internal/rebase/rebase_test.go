@@ -5,9 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log"
@@ -129,28 +126,6 @@ func gzipTar(t *testing.T, path, body string) []byte {
 	return buf.Bytes()
 }
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func layerDigests(t *testing.T, img v1.Image) []string {
-	t.Helper()
-	m, err := img.Manifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, l := range m.Layers {
-		out = append(out, l.Digest.String())
-	}
-	return out
-}
-
 func layoutImage(t *testing.T, dir string) (*imagesource.Source, v1.Image) {
 	t.Helper()
 	s, err := imagesource.Layout(dir)
@@ -175,7 +150,7 @@ func TestRebaseLayout(t *testing.T) {
 	if err := oci.WriteLayout(appDir, app, "example.com/app:1"); err != nil {
 		t.Fatal(err)
 	}
-	key := newKey(t)
+	key := testkit.SigningKey(t)
 	out := filepath.Join(t.TempDir(), "rebased")
 	res, err := rebase.Rebase(context.Background(), rebase.Options{App: appDir, Onto: newDir, OldBase: oldDir, To: "oci:" + out,
 		Signer: publish.Key{Signer: sign.Signer{Key: key}}, Version: "test"})
@@ -190,12 +165,12 @@ func TestRebaseLayout(t *testing.T) {
 		t.Errorf("layout holds %s, Rebase said %s", src.Digest, res.Digest)
 	}
 	_, newBase := layoutImage(t, newDir)
-	appLayers := layerDigests(t, app)
-	want := append(layerDigests(t, newBase), appLayers[len(appLayers)-1])
-	if !slices.Equal(layerDigests(t, got), want) {
-		t.Errorf("layers %v, want %v", layerDigests(t, got), want)
+	appLayers := testkit.LayerDigests(t, app)
+	want := append(testkit.LayerDigests(t, newBase), appLayers[len(appLayers)-1])
+	if !slices.Equal(testkit.LayerDigests(t, got), want) {
+		t.Errorf("layers %v, want %v", testkit.LayerDigests(t, got), want)
 	}
-	if p := res.Platforms[0]; !slices.Equal(p.App, appLayers[len(appLayers)-1:]) || !slices.Equal(p.Base, layerDigests(t, newBase)) {
+	if p := res.Platforms[0]; !slices.Equal(p.App, appLayers[len(appLayers)-1:]) || !slices.Equal(p.Base, testkit.LayerDigests(t, newBase)) {
 		t.Errorf("platform %+v", p)
 	}
 	m, err := got.Manifest()
@@ -268,7 +243,7 @@ func TestRebaseRegistry(t *testing.T) {
 	push(newDir, host+"/base/foo:1") // the base's tag moves on
 
 	res, err := rebase.Rebase(ctx, rebase.Options{App: host + "/team/app:1", Onto: host + "/base/foo:1", Client: c,
-		Signer: publish.Key{Signer: sign.Signer{Key: newKey(t)}}})
+		Signer: publish.Key{Signer: sign.Signer{Key: testkit.SigningKey(t)}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,6 @@ package rebuild_test
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,9 +50,7 @@ func signedLayout(t *testing.T) (layout, specPath string, key *ecdsa.PrivateKey)
 		t.Fatal(err)
 	}
 	b.Finished = time.Now()
-	if key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
-		t.Fatal(err)
-	}
+	key = testkit.SigningKey(t)
 	layout = filepath.Join(t.TempDir(), "app")
 	if _, err := publish.Publish(context.Background(), b, publish.Options{Layout: layout, Signer: publish.Key{Signer: sign.Signer{Key: key}}}); err != nil {
 		t.Fatal(err)
@@ -64,10 +60,7 @@ func signedLayout(t *testing.T) (layout, specPath string, key *ecdsa.PrivateKey)
 
 func TestRebuild(t *testing.T) {
 	layout, specPath, key := signedLayout(t)
-	other, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := testkit.SigningKey(t)
 	edited := filepath.Join(t.TempDir(), "spartan.yaml")
 	data, err := os.ReadFile(specPath)
 	if err != nil {

@@ -3,9 +3,6 @@ package update
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -86,10 +83,7 @@ func TestUpdaterRebasesApps(t *testing.T) {
 	t.Cleanup(regSrv.Close)
 	prefix := strings.TrimPrefix(regSrv.URL, "http://") + "/e2e"
 	client := registry.New("test")
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testkit.SigningKey(t)
 	var stdout, stderr bytes.Buffer
 	updater := func(run string) *Updater {
 		return &Updater{Timeline: tl, Run: run, PushPrefix: prefix, Signer: publish.Key{Signer: sign.Signer{Key: key}},

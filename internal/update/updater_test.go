@@ -3,9 +3,6 @@ package update
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"errors"
 	"io"
 	"log"
@@ -101,10 +98,7 @@ func TestUpdaterFailureOrders(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := registry.New("test")
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testkit.SigningKey(t)
 	var stdout, stderr bytes.Buffer
 	updater := func(run string) *Updater {
 		stdout.Reset()

@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"maps"
@@ -24,6 +22,7 @@ import (
 	"github.com/spartan-images/spartan/internal/purl"
 	"github.com/spartan-images/spartan/internal/registry"
 	"github.com/spartan-images/spartan/internal/sign"
+	"github.com/spartan-images/spartan/internal/testkit"
 )
 
 type pkg struct{ name, version string }
@@ -130,19 +129,11 @@ func statementFor(t *testing.T, pt, digest string, predicate []byte) sign.Attest
 	return sign.Attestation{PredicateType: pt, Statement: s}
 }
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 var pkgs = []pkg{{"libc6", "2.41-12"}, {"python3.13", "3.13.5-2"}, {"tzdata", "2025b-4+deb13u1"}, {"libgcc-s1", "1:14.2.0-19"}}
 
 func TestVerifySingleImage(t *testing.T) {
 	ctx := context.Background()
-	key := newKey(t)
+	key := testkit.SigningKey(t)
 	img := imageWith(t, "amd64", pkgs...)
 	d, _ := img.Digest()
 	dg := d.String()
@@ -162,7 +153,7 @@ func TestVerifySingleImage(t *testing.T) {
 				statementFor(t, PredicateSLSA1, dg, []byte(`{"buildDefinition":{}}`)),
 			}
 		}, []string{"sbom", "provenance", "spdx", "cyclonedx"}, nil, ""},
-		{"wrong key", func() []sign.Attestation { return nil }, nil, &newKey(t).PublicKey, "does not verify"},
+		{"wrong key", func() []sign.Attestation { return nil }, nil, &testkit.SigningKey(t).PublicKey, "does not verify"},
 		{"provenance missing", func() []sign.Attestation {
 			return []sign.Attestation{statementFor(t, PredicateSPDX, dg, spdxDoc("amd64", pkgs...))}
 		}, []string{"sbom", "provenance"}, nil, "no verified provenance attestation"},
@@ -208,7 +199,7 @@ func TestVerifySingleImage(t *testing.T) {
 
 func TestVerifyUnsigned(t *testing.T) {
 	tg := layoutTarget(t, imageWith(t, "amd64", pkgs...))
-	_, err := Verify(context.Background(), tg, Policy{Key: &newKey(t).PublicKey})
+	_, err := Verify(context.Background(), tg, Policy{Key: &testkit.SigningKey(t).PublicKey})
 	if err == nil || !strings.Contains(err.Error(), "not signed") {
 		t.Fatalf("unsigned image: %v", err)
 	}
@@ -216,7 +207,7 @@ func TestVerifyUnsigned(t *testing.T) {
 
 func TestVerifyIndex(t *testing.T) {
 	ctx := context.Background()
-	key := newKey(t)
+	key := testkit.SigningKey(t)
 	amd := imageWith(t, "amd64", pkgs...)
 	arm := imageWith(t, "arm64", pkgs[:2]...)
 	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
