@@ -26,10 +26,20 @@ import (
 // in its base annotation.
 func isolatedPodman(t *testing.T, name string) func(args ...string) result {
 	t.Helper()
-	dir := filepath.Join(workDir, "podman-"+name)
+	root := filepath.Join(workDir, "podman-"+name)
+	// podman refuses a runroot path longer than 50 characters: it gets a short directory of
+	// its own, whatever the length of TMPDIR and the work dir's name.
+	runRoot, err := os.MkdirTemp("", "sp-run-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runRoot) > 50 {
+		t.Fatalf("podman runroot %s is longer than podman's 50 characters: set TMPDIR to a shorter directory", runRoot)
+	}
+	t.Cleanup(func() { os.RemoveAll(runRoot) })
 	return func(args ...string) result {
 		t.Helper()
-		return run(t, nil, "podman", append([]string{"--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "run")}, args...)...)
+		return run(t, nil, "podman", append([]string{"--root", root, "--runroot", runRoot}, args...)...)
 	}
 }
 
