@@ -174,7 +174,7 @@ func ResolveAlpine(ctx context.Context, o Options) ([]Resolution, error) {
 		if err != nil {
 			return nil, err
 		}
-		r := Resolution{Arch: arch, Packages: []ResolvedPackage{}, Cuts: []ResolvedCut{}}
+		r := Resolution{Arch: arch, Packages: []ResolvedPackage{}}
 		for _, s := range res.Packages {
 			p := s.Pkg
 			suite := p.Repository
@@ -184,9 +184,7 @@ func ResolveAlpine(ctx context.Context, o Options) ([]Resolution, error) {
 			r.Packages = append(r.Packages, ResolvedPackage{Name: p.Name, Version: p.Version, Architecture: p.Arch,
 				Source: p.Origin, Size: p.Size, InstalledSize: p.InstalledSize, Suite: suite, Why: s.Why})
 		}
-		for _, c := range res.Cuts {
-			r.Cuts = append(r.Cuts, ResolvedCut{From: c.From, To: c.To, Relation: c.Relation, Reason: c.Reason})
-		}
+		r.Cuts = resolvedCuts(res.Cuts)
 		out = append(out, r)
 	}
 	return out, nil

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spartan-images/spartan/internal/debian/resolve"
 )
 
 // Resolution is what `spartan resolve` reports for one architecture; its JSON is the format
@@ -36,11 +38,20 @@ type ResolvedCut struct {
 	Reason   string `json:"reason"`
 }
 
+// resolvedCuts reports a resolution's cuts, Debian's or Alpine's (the same type).
+func resolvedCuts(cuts []resolve.Cut) []ResolvedCut {
+	out := make([]ResolvedCut, 0, len(cuts))
+	for _, c := range cuts {
+		out = append(out, ResolvedCut{From: c.From, To: c.To, Relation: c.Relation, Reason: c.Reason})
+	}
+	return out
+}
+
 // Resolutions reports plans made by Resolve.
 func Resolutions(plans []*Plan) []Resolution {
 	var out []Resolution
 	for _, p := range plans {
-		r := Resolution{Arch: p.Arch, Packages: []ResolvedPackage{}, Cuts: []ResolvedCut{}}
+		r := Resolution{Arch: p.Arch, Packages: []ResolvedPackage{}}
 		for _, s := range p.SortedPackages() {
 			suite := ""
 			if s.Pkg.Origin != nil {
@@ -52,9 +63,7 @@ func Resolutions(plans []*Plan) []Resolution {
 				SHA256: s.Pkg.SHA256, Suite: suite, Why: s.Why,
 			})
 		}
-		for _, c := range p.Result.Cuts {
-			r.Cuts = append(r.Cuts, ResolvedCut{From: c.From, To: c.To, Relation: c.Relation, Reason: c.Reason})
-		}
+		r.Cuts = resolvedCuts(p.Result.Cuts)
 		out = append(out, r)
 	}
 	return out

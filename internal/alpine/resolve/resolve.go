@@ -31,13 +31,10 @@ type Selected struct {
 	Why []string
 }
 
-// Cut is a declared dependency not followed.
-type Cut struct {
-	From     string // the package that declares it
-	To       string // the name not installed
-	Relation string // the atom as declared, e.g. "/bin/sh" or "so:libc.musl-x86_64.so.1"
-	Reason   string
-}
+// Cut is a declared dependency not followed, recorded as for Debian (Relation is the atom as
+// declared, e.g. "/bin/sh" or "so:libc.musl-x86_64.so.1"), so the SBOM, VEX and resolve
+// output treat both alike.
+type Cut = debresolve.Cut
 
 // Result is the closure sorted by name and the cuts sorted by From, To, Relation.
 type Result struct {
