@@ -38,9 +38,12 @@ func read(path string, o Options) (Result, os.FileMode, error) {
 	if err != nil {
 		return Result{}, 0, fmt.Errorf("read Dockerfile: %w", err)
 	}
+	abs, _ := filepath.Abs(path)
 	if o.Name == "" {
-		abs, _ := filepath.Abs(path)
 		o.Name = filepath.Base(filepath.Dir(abs))
+	}
+	if o.Context == "" {
+		o.Context = filepath.Dir(abs)
 	}
 	r, err := Dockerfile(string(src), o)
 	if err != nil {

@@ -24,7 +24,7 @@ var (
 	nginx  = family{"nginx", "spartan/nginx:latest", "spartan/nginx:dev", "1.26", "nginx", "/usr/sbin/nginx"}
 	base   = family{"base", "spartan/base:latest", "spartan/base:dev", "", "", ""}
 	cc     = family{"cc", "spartan/cc:latest", "spartan/cc:dev", "", "", ""}
-	static = family{"static", "spartan/static:latest", "", "", "", ""}
+	static = family{"static", "spartan/static:latest", "spartan/static:dev", "", "", ""}
 	// golang has no Spartan counterpart: build stages keep it, and a final stage that only
 	// runs the static binary it built moves to static.
 	golang = family{name: "golang"}

@@ -31,6 +31,9 @@ type Options struct {
 	Index *Index
 	// Name names the custom base image ("myapp" → tag spartan-migrate/myapp:base).
 	Name string
+	// Context is the build context, to read package.json when CMD is npm start; "" when
+	// there is none.
+	Context string
 }
 
 // Result is a migrated Dockerfile.
@@ -192,10 +195,14 @@ func Dockerfile(src string, o Options) (Result, error) {
 		var to string
 		switch {
 		case f == golang && runtime:
-			warn(s.from.line, "the final stage runs on the Go toolchain image; Spartan has none: build in a golang stage with CGO_ENABLED=0, then COPY --from it into FROM %s", static.runtime)
+			warn(s.from.line, "the final stage runs on the Go toolchain image: build in a spartan/static:dev stage (it has Debian's Go, CGO_ENABLED=0), then COPY --from it into FROM %s", static.runtime)
 			continue
 		case f == golang:
-			continue // build stages keep the Go toolchain: Spartan has no Go image
+			// spartan/static:dev carries Debian's Go toolchain with CGO_ENABLED=0.
+			to = static.dev
+			if v := requestedVersion(r); v != "" {
+				warn(s.from.line, "%s asks for Go %s; spartan/static:dev builds with Debian trixie's Go (1.24) and CGO_ENABLED=0", r.repo, v)
+			}
 		case runtime:
 			to = f.runtime
 		case f.dev == "":

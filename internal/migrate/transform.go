@@ -2,8 +2,11 @@ package migrate
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -186,6 +189,21 @@ func (t *transformer) classifyCommand(in instruction, r *finalRun, c command, wo
 			return ""
 		}
 		return fmt.Sprintf("apt-get %s has no counterpart in a spec", sub)
+	case "apk":
+		sub := ""
+		if len(args) > 0 {
+			sub = args[0]
+		}
+		switch sub {
+		case "update", "upgrade", "cache":
+			return ""
+		case "add":
+			for _, p := range args[1:] {
+				t.addPackage(in.line, p)
+			}
+			return ""
+		}
+		return fmt.Sprintf("apk %s has no counterpart in a spec", sub)
 	case "rm":
 		for _, a := range args {
 			if !disposable(a) {
@@ -563,9 +581,19 @@ func (t *transformer) rewriteCommand(in instruction, env map[string]string, hasE
 		}
 		for _, w := range c.words {
 			x, unknown := expandVars(w, env, defaults)
+			if unknown != "" && t.fam == java && strings.HasPrefix(unknown, "JAVA_OPTS") && strings.TrimSpace(strings.Trim(w, "${}")) == unknown {
+				// The JVM reads JAVA_TOOL_OPTIONS itself: no shell needed to pass options.
+				t.note(in.line, "%s: $%s is not set by the Dockerfile and was left out; set JAVA_TOOL_OPTIONS at run time instead, which the JVM reads itself", in.cmd, unknown)
+				continue
+			}
 			if unknown != "" {
 				t.problem(in.line, "%s uses $%s, which the Dockerfile does not set: without a shell nothing expands it; give it a default (${%s:-value}) or an ENV", in.cmd, unknown, unknown)
 				return nil, false
+			}
+			if strings.Contains(w, "$") {
+				// An unquoted expansion is split into words; an empty one disappears.
+				words = append(words, strings.Fields(x)...)
+				continue
 			}
 			words = append(words, x)
 		}
@@ -584,6 +612,15 @@ func (t *transformer) rewriteCommand(in instruction, env map[string]string, hasE
 		t.problem(in.line, "%s runs nothing", in.cmd)
 		return nil, false
 	}
+	if path.Base(words[0]) == "npm" || path.Base(words[0]) == "yarn" {
+		w, err := t.npmScript(words)
+		if err != nil {
+			t.problem(in.line, "%s %s: %s has no npm: %v", in.cmd, strings.Join(words, " "), t.image, err)
+			return nil, false
+		}
+		t.note(in.line, "%s %s runs package.json's script directly: %s", in.cmd, strings.Join(words, " "), strings.Join(w, " "))
+		words = w
+	}
 	if strings.HasSuffix(words[0], ".sh") {
 		t.problem(in.line, "%s runs the shell script %s; %s has no shell: do its steps in the Dockerfile or in your application", in.cmd, words[0], t.image)
 		return nil, false
@@ -594,7 +631,7 @@ func (t *transformer) rewriteCommand(in instruction, env map[string]string, hasE
 	case in.cmd == "CMD" && !hasEntrypoint && sameProgram(path.Base(words[0]), t.fam.entrypoint):
 		// The image's ENTRYPOINT already is this program: CMD carries its arguments.
 		words = words[1:]
-		if t.fam == nginx && len(words) == 2 && words[0] == "-g" && words[1] == "daemon off;" {
+		if t.fam == nginx && len(words) == 2 && words[0] == "-g" && strings.HasPrefix(strings.TrimSpace(words[1]), "daemon off") {
 			return append(lines, "# CMD: "+t.image+" runs nginx -g 'daemon off;' already"), true
 		}
 	case in.cmd == "CMD" && !hasEntrypoint:
@@ -607,6 +644,48 @@ func (t *transformer) rewriteCommand(in instruction, env map[string]string, hasE
 		return nil, false
 	}
 	return append(lines, cmd+" "+jsonList(words)), true
+}
+
+// npmScript is the command an `npm start` / `npm run NAME` runs, read from package.json in
+// the build context, when it is one program started without a shell.
+func (t *transformer) npmScript(words []string) ([]string, error) {
+	name := ""
+	switch {
+	case len(words) == 2 && (words[1] == "start" || words[1] == "test"):
+		name = words[1]
+	case len(words) == 3 && (words[1] == "run" || words[1] == "run-script"):
+		name = words[2]
+	default:
+		return nil, errors.New("only npm start and npm run NAME can be read from package.json")
+	}
+	if t.o.Context == "" {
+		return nil, errors.New("no build context to read package.json from: write the exec form [\"node\", \"server.js\"]")
+	}
+	b, err := os.ReadFile(filepath.Join(t.o.Context, "package.json"))
+	if err != nil {
+		return nil, fmt.Errorf("read package.json: %w", err)
+	}
+	var pkg struct {
+		Scripts map[string]string `json:"scripts"`
+		Main    string            `json:"main"`
+	}
+	if err := json.Unmarshal(b, &pkg); err != nil {
+		return nil, fmt.Errorf("package.json: %w", err)
+	}
+	script, ok := pkg.Scripts[name]
+	if !ok && name == "start" && pkg.Main != "" {
+		script = "node " + pkg.Main // npm start's default
+	} else if !ok && name == "start" {
+		script = "node server.js" // npm start's default without a main
+	}
+	if script == "" {
+		return nil, fmt.Errorf("package.json has no %s script", name)
+	}
+	cmds, err := splitShell(script)
+	if err != nil || len(cmds) != 1 || len(cmds[0].env) > 0 || len(cmds[0].words) == 0 || cmds[0].words[0] != "node" {
+		return nil, fmt.Errorf("package.json's %s script %q is not one node command: write the exec form [\"node\", \"file.js\"]", name, script)
+	}
+	return cmds[0].words, nil
 }
 
 // rewriteHealthcheck replaces a curl or wget health check by the image's probe.
