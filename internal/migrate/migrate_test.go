@@ -287,3 +287,37 @@ func TestIndexTranslate(t *testing.T) {
 		}
 	}
 }
+
+// TestCorpus migrates the real Dockerfiles of testdata/corpus (their SOURCE files say where
+// each comes from) and compares with migrated.golden beside each: what the e2e then builds.
+func TestCorpus(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/corpus/*")
+	if err != nil || len(dirs) < 12 {
+		t.Fatalf("corpus: %d cases, %v", len(dirs), err)
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			if _, err := os.Stat(filepath.Join(dir, "SOURCE")); err != nil {
+				t.Fatalf("no SOURCE: %v", err)
+			}
+			r, err := File(filepath.Join(dir, "Dockerfile"), Options{Index: testIndex, Name: filepath.Base(dir)}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := render("Dockerfile", r)
+			golden := filepath.Join(dir, "migrated.golden")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("migrate %s:\n--- got\n%s\n--- want\n%s", dir, got, want)
+			}
+		})
+	}
+}

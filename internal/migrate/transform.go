@@ -295,7 +295,8 @@ func (t *transformer) classifyCommand(in instruction, r *finalRun, c command, wo
 		if t.fam != node {
 			return fmt.Sprintf("%s on %s: there is no Node.js to install for", prog, t.image)
 		}
-		r.deps = append(r.deps, joinQuoted(w))
+		// A package without dependencies gets no node_modules, which COPY needs to exist.
+		r.deps = append(r.deps, joinQuoted(w)+" && mkdir -p node_modules")
 		r.prefixes = appendNew(r.prefixes, path.Join(workdir, "node_modules"))
 		r.kind = runMove
 		return ""
@@ -411,7 +412,8 @@ func (t *transformer) rewrite() (edits map[int][]string, deps []string) {
 	depsName := t.depsName()
 	var depsBody []string
 	copiedPrefix := false
-	depsLen := 0 // depsBody up to the last moved RUN
+	depsLen := 0        // depsBody up to the last moved RUN
+	var copied []string // prefixes already copied from -deps
 	for _, in := range t.body() {
 		switch in.cmd {
 		case "ENV":
@@ -432,8 +434,15 @@ func (t *transformer) rewrite() (edits map[int][]string, deps []string) {
 			}
 		case "COPY", "ADD":
 			nu := t.rewriteCopy(in, workdir)
-			if nu != in.cmd+" "+in.args {
-				edits[in.line] = []string{nu}
+			var lines []string
+			if len(workdirs) == 0 && relativeDest(in.args) {
+				// The official images work in /, Spartan's in /home/nonroot: a relative
+				// destination before any WORKDIR meant /.
+				lines = append(lines, "WORKDIR /")
+				workdirs = append(workdirs, "/")
+			}
+			if nu != in.cmd+" "+in.args || len(lines) > 0 {
+				edits[in.line] = append(lines, nu)
 			}
 			if !strings.Contains(in.args, "--from=") {
 				depsBody = append(depsBody, in.cmd+" "+stripOwnerFlags(in.args))
@@ -453,6 +462,10 @@ func (t *transformer) rewrite() (edits map[int][]string, deps []string) {
 				var lines []string
 				chown := ""
 				for _, p := range r.prefixes {
+					if contains(copied, p) {
+						continue // an earlier install's COPY brings it over
+					}
+					copied = append(copied, p)
 					if t.isChowned(p) {
 						chown = "--chown=" + nonroot + ":" + nonroot + " "
 					}
@@ -761,6 +774,18 @@ func (t *transformer) rewriteHealthcheck(in instruction, env map[string]string) 
 		line += opts + " "
 	}
 	return []string{line + "CMD " + jsonList([]string{ProbePath, url})}, true
+}
+
+// relativeDest reports whether a COPY/ADD's destination is a relative path.
+func relativeDest(args string) bool {
+	f := strings.Fields(args)
+	for len(f) > 0 && strings.HasPrefix(f[0], "--") {
+		f = f[1:]
+	}
+	if len(f) < 2 || isExecForm(args) {
+		return false
+	}
+	return !strings.HasPrefix(f[len(f)-1], "/") && !strings.HasPrefix(f[len(f)-1], "$")
 }
 
 // jsonWords decodes an exec-form list.
