@@ -743,11 +743,24 @@ func (t *transformer) rewriteHealthcheck(in instruction, env map[string]string) 
 		words = cmds[0].words
 	}
 	if len(words) == 0 || (path.Base(words[0]) != "curl" && path.Base(words[0]) != "wget") {
-		if isExecForm(rest) {
+		if isExecForm(rest) && !strings.HasPrefix(strings.TrimSpace(rest[1:]), `"CMD-SHELL"`) {
 			return nil, false
 		}
-		t.problem(in.line, "HEALTHCHECK in shell form needs a shell, which %s does not have: use CMD [\"%s\", \"http://127.0.0.1:PORT/path\"]", t.image, ProbePath)
-		return nil, false
+		// One command without shell syntax (python -c "…", node check.js) runs as is.
+		var exec []string
+		for _, w := range words {
+			x, unknown := expandVars(w, env, nil)
+			if unknown != "" {
+				t.problem(in.line, "HEALTHCHECK uses $%s, which the Dockerfile does not set; %s has no shell to expand it: use CMD [\"%s\", \"http://127.0.0.1:PORT/path\"]", unknown, t.image, ProbePath)
+				return nil, false
+			}
+			exec = append(exec, x)
+		}
+		line := "HEALTHCHECK "
+		if opts != "" {
+			line += opts + " "
+		}
+		return []string{line + "CMD " + jsonList(exec)}, true
 	}
 	url := ""
 	for _, w := range words[1:] {
