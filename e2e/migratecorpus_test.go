@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -89,6 +90,7 @@ func TestMigrateCorpus(t *testing.T) {
 	buildJars(t, root)
 
 	migrated := 0
+	var rows []string // with SPARTAN_E2E_MEASURE: one markdown row per migrated image
 	var mu sync.Mutex
 	t.Run("cases", func(t *testing.T) {
 		for i, c := range corpus {
@@ -108,13 +110,40 @@ func TestMigrateCorpus(t *testing.T) {
 					t.Fatalf("no Dockerfile.spartan: %v", err)
 				}
 				checkRuns(t, c, tag, 19100+i)
+				row := ""
+				if os.Getenv("SPARTAN_E2E_MEASURE") != "" {
+					row = measure(t, c, tag)
+				}
 				mu.Lock()
 				migrated++
+				rows = append(rows, row)
 				mu.Unlock()
 			})
 		}
 	})
 	t.Logf("migrated with no hand edits: %d of %d real Dockerfiles (%.0f %%)", migrated, len(corpus), 100*float64(migrated)/float64(len(corpus)))
+	sort.Strings(rows)
+	t.Logf("measured:\n%s", strings.Join(rows, "\n"))
+}
+
+// measure is the migrated image's package count and compressed size as spartan compare
+// reports them, as a markdown row.
+func measure(t *testing.T, c corpusCase, tag string) string {
+	t.Helper()
+	archive := filepath.Join(workDir, "migrated-"+c.name+".tar")
+	must(t, podman(t, "save", "--format", "docker-archive", "-o", archive, tag), "podman save "+tag)
+	defer os.Remove(archive)
+	r := must(t, spartan(t, nil, "compare", archive, archive), "spartan compare "+tag)
+	get := func(measure string) string {
+		// Columns are separated by two or more spaces; a value such as "19.6 MB" has one.
+		for _, l := range strings.Split(r.stdout, "\n") {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(l), measure+"  "); ok {
+				return strings.TrimSpace(strings.Split(strings.TrimSpace(rest), "  ")[0])
+			}
+		}
+		return "?"
+	}
+	return fmt.Sprintf("| %s | %s | %s | %s |", c.name, c.family, get("packages"), get("size compressed"))
 }
 
 // checkRuns runs the migrated image and checks it answers as the original would, and that

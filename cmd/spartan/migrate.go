@@ -72,7 +72,7 @@ catalog images the Dockerfile uses must already be loaded.`,
 				r, err = migrate.File(df, o, write)
 			}
 			if r.Original != "" {
-				fmt.Fprint(cmd.OutOrStdout(), r.Diff(df))
+				fmt.Fprint(cmd.OutOrStdout(), r.Diff(df)+r.SpecDiff(df))
 			}
 			errw := cmd.ErrOrStderr()
 			for _, w := range r.Warnings {

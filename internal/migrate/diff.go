@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"fmt"
+	"path"
 	"strings"
 )
 
@@ -122,4 +123,28 @@ func span(start, n int) string {
 		return fmt.Sprint(start)
 	}
 	return fmt.Sprintf("%d,%d", start, n)
+}
+
+// SpecDiff is the custom base spec as a new-file diff named beside the Dockerfile (dir is the
+// Dockerfile's directory as the user gave it), or "" when no custom base is needed: with
+// Diff it makes one patch.
+func (r Result) SpecDiff(dockerfile string) string {
+	if r.Base == nil {
+		return ""
+	}
+	name := SpecFile
+	if d := path.Dir(dockerfile); d != "." {
+		name = path.Join(d, SpecFile)
+	}
+	lines, _ := splitLines(string(r.Base.Spec(path.Base(dockerfile))))
+	var b strings.Builder
+	newName := "b/" + name
+	if strings.HasPrefix(name, "/") {
+		newName = name
+	}
+	fmt.Fprintf(&b, "--- /dev/null\n+++ %s\n@@ -0,0 +1,%d @@\n", newName, len(lines))
+	for _, l := range lines {
+		fmt.Fprintf(&b, "+%s\n", l)
+	}
+	return b.String()
 }

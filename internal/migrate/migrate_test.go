@@ -321,3 +321,17 @@ func TestCorpus(t *testing.T) {
 		})
 	}
 }
+
+func TestSpecDiff(t *testing.T) {
+	r, err := Dockerfile("FROM python:3.13\nRUN apt-get install -y libgl1\n", Options{Index: testIndex, Name: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.SpecDiff("app/Dockerfile")
+	if !strings.HasPrefix(got, "--- /dev/null\n+++ b/app/spartan-base.yaml\n@@ -0,0 +1,6 @@\n+# Written by spartan migrate from Dockerfile") || !strings.Contains(got, "\n+packages: [libgl1]\n") {
+		t.Errorf("SpecDiff:\n%s", got)
+	}
+	if r, _ := Dockerfile("FROM python:3.13\n", Options{}); r.SpecDiff("Dockerfile") != "" {
+		t.Error("SpecDiff without a base")
+	}
+}
