@@ -259,7 +259,7 @@ func Dockerfile(src string, o Options) (Result, error) {
 		t.classify()
 		edits, deps = t.rewrite()
 		res.Warnings = append(res.Warnings, finalStageWarnings(stages, inFinal, root, finalImage, finalFamily, t)...)
-		if len(t.base.Packages) > 0 || len(t.base.Dirs) > 0 || len(t.base.Links) > 0 {
+		if len(t.base.Packages) > 0 || len(t.base.Dirs) > 0 || len(t.base.Links) > 0 || t.base.Probe {
 			b := t.base
 			b.Catalog = finalFamily.name
 			b.Tag = "spartan-migrate/" + imageName(o.Name) + ":base"

@@ -28,6 +28,9 @@ func (b *Base) Spec(from string) []byte {
 			fmt.Fprintf(&s, "  - {path: %s, type: symlink, target: %s}\n", strconv.Quote(l.Path), strconv.Quote(l.Target))
 		}
 	}
+	if b.Probe {
+		s.WriteString("# The HEALTHCHECK runs /usr/bin/spartan-probe instead of curl or wget.\nprobe: true\n")
+	}
 	fmt.Fprintf(&s, "tags: [%s]\n", b.Tag)
 	return []byte(s.String())
 }

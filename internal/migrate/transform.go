@@ -29,7 +29,10 @@ type Base struct {
 	Packages []string
 	Dirs     []Dir
 	Links    []Link
-	Tag      string // the tag the migrated Dockerfile's final FROM uses
+	// Probe installs /usr/bin/spartan-probe, which a converted HEALTHCHECK runs; catalog
+	// images carry it only when a spec asks.
+	Probe bool
+	Tag   string // the tag the migrated Dockerfile's final FROM uses
 }
 
 // Dir is a directory the spec creates (the Dockerfile's mkdir, chown, chmod).
@@ -85,7 +88,6 @@ type transformer struct {
 	pkgLines map[string]int
 	runs     map[int]*finalRun // by line
 	lastMove int               // line of the last RUN moved to -deps, 0 when none
-	probes   bool              // a curl/wget HEALTHCHECK became the probe
 	needsPkg map[string]bool   // curl/wget installed only for the health check
 }
 
@@ -117,10 +119,6 @@ func (t *transformer) classify() {
 			workdir = resolvePath(workdir, in.args)
 		case "RUN":
 			t.classifyRun(in, workdir)
-		case "HEALTHCHECK":
-			if hasAny(in.args, "curl", "wget") {
-				t.probes = true
-			}
 		}
 	}
 }
@@ -374,7 +372,7 @@ func (t *transformer) finish(workdirs []string) {
 		t.note(m.line, "chmod %s %s: left out; the file keeps the mode it has in the build context (set it there, or COPY it alone with --chmod=%s)", m.mode, p, m.mode)
 	}
 	sort.Slice(t.base.Dirs, func(i, j int) bool { return t.base.Dirs[i].Path < t.base.Dirs[j].Path })
-	if t.probes {
+	if t.base.Probe {
 		var keep []string
 		for _, p := range t.base.Packages {
 			if p == "curl" || p == "wget" {
@@ -786,6 +784,7 @@ func (t *transformer) rewriteHealthcheck(in instruction, env map[string]string) 
 	if opts != "" {
 		line += opts + " "
 	}
+	t.base.Probe = true
 	return []string{line + "CMD " + jsonList([]string{ProbePath, url})}, true
 }
 
