@@ -98,7 +98,7 @@ func TestMigrateCorpus(t *testing.T) {
 				t.Parallel()
 				dir := filepath.Join(root, c.name)
 				tag := "spartan-e2e/migrated-" + c.name
-				r := spartan(t, nil, "migrate", "--build", "-t", tag, dir)
+				r := spartan(t, nil, "migrate", "--build", "--runtime", "runc", "-t", tag, dir)
 				if c.problem != "" {
 					if r.err == nil || !strings.Contains(r.stderr, c.problem) || !strings.Contains(r.stderr, "cannot be migrated") {
 						t.Fatalf("migrate --build %s: want a refusal naming %q, got err %v\n%s", c.name, c.problem, r.err, tail(r.stderr))

@@ -21,7 +21,7 @@ const indexSpec = "name: migrate-index\nrelease: trixie\npackages: [base-files]\
 
 func newMigrateCmd(g *globals) *cobra.Command {
 	var write, doBuild, noCheck bool
-	var tag, engine string
+	var tag, engine, runtime string
 	cmd := &cobra.Command{
 		Use:   "migrate [DIR|DOCKERFILE]",
 		Short: "Rewrite a Dockerfile for Spartan's shell-less images, and optionally build it",
@@ -67,7 +67,7 @@ catalog images the Dockerfile uses must already be loaded.`,
 			var err error
 			if doBuild {
 				r, err = migrate.Build(cmd.Context(), migrate.BuildOptions{Options: o, Dockerfile: df, Tag: tag,
-					Engine: engine, BuildBase: g.buildBase, Log: cmd.ErrOrStderr()})
+					Engine: engine, Runtime: runtime, BuildBase: g.buildBase, Log: cmd.ErrOrStderr()})
 			} else {
 				r, err = migrate.File(df, o, write)
 			}
@@ -101,6 +101,7 @@ catalog images the Dockerfile uses must already be loaded.`,
 	f.BoolVar(&doBuild, "build", false, "write Dockerfile.spartan, build the custom base and the application image")
 	f.StringVarP(&tag, "tag", "t", "", "with --build: the application image's tag")
 	f.StringVar(&engine, "engine", "", "with --build: podman or docker (default: whichever is installed, podman first)")
+	f.StringVar(&runtime, "runtime", "", "with --build and podman: the OCI runtime for RUN steps (e.g. runc)")
 	f.BoolVar(&noCheck, "no-check", false, "do not check apt-get package names against the Debian archive (offline)")
 	return cmd
 }

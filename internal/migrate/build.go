@@ -23,6 +23,9 @@ type BuildOptions struct {
 	Tag        string // the application image's tag
 	// Engine is podman or docker; "" picks whichever is installed, podman first.
 	Engine string
+	// Runtime is podman's OCI runtime for the build's RUN steps (runc where crun cannot
+	// run); "" leaves the engine's default.
+	Runtime string
 	// BuildBase builds the custom base spec into a docker-archive for `load -i`: Spartan's
 	// own build, given by the caller so that this package needs no archive access.
 	BuildBase func(ctx context.Context, specPath, archive string) error
@@ -90,6 +93,9 @@ func Build(ctx context.Context, o BuildOptions) (Result, error) {
 		// docker format keeps HEALTHCHECK (OCI image configs have no field for it); the
 		// Spartan images are local, never pulled.
 		args = append(args, "--format", "docker", "--pull=never")
+		if o.Runtime != "" {
+			args = append(args, "--runtime", o.Runtime)
+		}
 	}
 	if err := runEngine(ctx, o.Log, engine, append(args, dir)...); err != nil {
 		return r, fmt.Errorf("build %s from %s (the Spartan images it uses must be loaded: spartan build images/NAME --archive x.tar, then %s load -i x.tar): %w", o.Tag, out, engine, err)

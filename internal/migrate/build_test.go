@@ -31,7 +31,7 @@ func TestBuild(t *testing.T) {
 	}
 	var builtSpec string
 	r, err := Build(context.Background(), BuildOptions{
-		Options: Options{Index: testIndex}, Dockerfile: df, Tag: "myapp", Engine: engine,
+		Options: Options{Index: testIndex}, Dockerfile: df, Tag: "myapp", Engine: engine, Runtime: "runc",
 		BuildBase: func(_ context.Context, spec, archive string) error {
 			builtSpec = spec
 			return os.WriteFile(archive, []byte("archive"), 0o644)
@@ -57,7 +57,7 @@ func TestBuild(t *testing.T) {
 	calls, _ := os.ReadFile(log)
 	lines := strings.Split(strings.TrimSpace(string(calls)), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "load -i ") ||
-		lines[1] != "build -f "+filepath.Join(dir, MigratedFile)+" -t myapp --format docker --pull=never "+dir {
+		lines[1] != "build -f "+filepath.Join(dir, MigratedFile)+" -t myapp --format docker --pull=never --runtime runc "+dir {
 		t.Errorf("engine calls:\n%s", calls)
 	}
 }
