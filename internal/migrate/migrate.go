@@ -247,7 +247,7 @@ func Dockerfile(src string, o Options) (Result, error) {
 	var deps []string
 	if finalImage != "" {
 		t := &transformer{o: o, res: &res, fam: finalFamily, image: finalImage, stages: stages, inFinal: inFinal,
-			final: final, users: map[string]bool{}, chmods: map[string]chmod{}, pkgLines: map[string]int{},
+			users: map[string]bool{}, chmods: map[string]chmod{}, pkgLines: map[string]int{},
 			runs: map[int]*finalRun{}}
 		// The official images' own accounts, which Spartan's images do not have.
 		switch finalFamily {
@@ -473,13 +473,6 @@ func stripFlags(args string) string {
 		f = f[1:]
 	}
 	return strings.Join(f, " ")
-}
-
-func firstWord(args string) string {
-	if w := execWords(args); len(w) > 0 {
-		return w[0]
-	}
-	return ""
 }
 
 func hasAny(s string, subs ...string) bool {

@@ -55,17 +55,15 @@ type chmod struct {
 type runKind int
 
 const (
-	runKeep    runKind = iota // cannot be migrated: stays, with a problem
-	runDrop                   // folded into the spec or COPY flags
+	runDrop    runKind = iota // folded into the spec or COPY flags
 	runMove                   // moved to the -deps build stage
-	runProblem                // stays; a problem was reported
+	runProblem                // stays as written; a problem was reported
 )
 
 // finalRun is a classified final-stage RUN.
 type finalRun struct {
 	in   instruction
 	kind runKind
-	cmds []command
 	// deps are the commands to run in the -deps stage when kind is runMove.
 	deps []string
 	// prefixes are what the -deps stage produced that the final stage must COPY.
@@ -80,7 +78,6 @@ type transformer struct {
 	image    string // the Spartan runtime image the final stage uses
 	stages   []*stage
 	inFinal  map[int]bool
-	final    *stage
 	users    map[string]bool // accounts (and uids) the Dockerfile creates
 	chowned  []string        // paths chowned to those accounts
 	chmods   map[string]chmod
@@ -88,7 +85,6 @@ type transformer struct {
 	pkgLines map[string]int
 	runs     map[int]*finalRun // by line
 	lastMove int               // line of the last RUN moved to -deps, 0 when none
-	needsPkg map[string]bool   // curl/wget installed only for the health check
 }
 
 func (t *transformer) problem(line int, format string, a ...any) {
@@ -144,7 +140,6 @@ func (t *transformer) classifyRun(in instruction, workdir string) {
 			return
 		}
 	}
-	r.cmds = cmds
 	for _, c := range cmds {
 		if len(c.words) == 0 {
 			continue // a bare assignment
