@@ -73,14 +73,20 @@ func (g *globals) logger() *slog.Logger {
 // options turns the global flags and a spec into build options; archs, when not empty, is the
 // --arch flag's comma-separated list overriding the spec's.
 func (g *globals) options(specPath, variant, archs string) (build.Options, error) {
-	var o build.Options
 	s, err := spec.Load(specPath)
 	if err != nil {
-		return o, err
+		return build.Options{}, err
 	}
 	if s, err = s.Variant(variant); err != nil {
-		return o, err
+		return build.Options{}, err
 	}
+	return g.optionsFor(s, archs)
+}
+
+// optionsFor is options for a spec already loaded.
+func (g *globals) optionsFor(s *spec.Spec, archs string) (build.Options, error) {
+	var o build.Options
+	var err error
 	var mirrors build.Mirrors
 	if build.IsAlpine(s) {
 		// Alpine mirrors come from the flag, the environment or the spec; never from apt.

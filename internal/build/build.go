@@ -418,3 +418,18 @@ func (p *Plan) SortedPackages() []resolve.Selected {
 	sort.Slice(s, func(i, j int) bool { return s[i].Pkg.Name < s[j].Pkg.Name })
 	return s
 }
+
+// Packages loads the spec's repositories for one architecture without resolving anything:
+// every package the release offers, for checking names (spartan migrate).
+func Packages(ctx context.Context, o Options, arch string) ([]*archive.Package, error) {
+	srcs, err := o.sources()
+	if err != nil {
+		return nil, err
+	}
+	client := &archive.Client{Downloader: o.Downloader, Now: o.Now, Log: o.log()}
+	pkgs, _, err := client.Load(ctx, srcs, arch)
+	if err != nil {
+		return nil, fmt.Errorf("load repositories for %s: %w", arch, err)
+	}
+	return pkgs, nil
+}

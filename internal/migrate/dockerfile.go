@@ -5,9 +5,19 @@
 package migrate
 
 import (
+	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
+
+// keywords are the instructions a Dockerfile may use.
+var keywords = map[string]bool{"FROM": true, "RUN": true, "CMD": true, "LABEL": true, "MAINTAINER": true,
+	"EXPOSE": true, "ENV": true, "ADD": true, "COPY": true, "ENTRYPOINT": true, "VOLUME": true, "USER": true,
+	"WORKDIR": true, "ARG": true, "ONBUILD": true, "STOPSIGNAL": true, "HEALTHCHECK": true, "SHELL": true}
+
+// heredoc finds a BuildKit here-document opener (<<EOF, <<-"EOF").
+var heredoc = regexp.MustCompile(`<<-?["']?([A-Za-z_][A-Za-z0-9_]*)["']?`)
 
 // instruction is one logical Dockerfile instruction, which may span several physical lines
 // joined by the escape character.
@@ -19,8 +29,9 @@ type instruction struct {
 }
 
 // parse splits a Dockerfile into instructions. It understands the `# escape=` parser
-// directive, comments and line continuations; everything else is carried as text.
-func parse(lines []string) []instruction {
+// directive, comments, line continuations and here-documents; everything else is carried as
+// text. An unknown instruction is an error naming its line, as docker build's would be.
+func parse(lines []string) ([]instruction, error) {
 	escape := byte('\\')
 	var out []instruction
 	directives := true
@@ -52,10 +63,39 @@ func parse(lines []string) []instruction {
 			}
 			text += " " + next
 		}
-		cmd, args, _ := strings.Cut(text, " ")
-		out = append(out, instruction{line: start + 1, lines: i - start + 1, cmd: strings.ToUpper(cmd), args: strings.TrimSpace(args)})
+		cmd, args := text, ""
+		if i := strings.IndexAny(text, " \t"); i >= 0 {
+			cmd, args = text[:i], text[i+1:]
+		}
+		cmd = strings.ToUpper(cmd)
+		if !keywords[cmd] {
+			return nil, &ParseError{start + 1, fmt.Sprintf("unknown instruction %q: the Dockerfile does not parse (a continuation line whose previous line lacks its %c?)", firstField(text), escape)}
+		}
+		if m := heredoc.FindStringSubmatch(args); m != nil && (cmd == "RUN" || cmd == "COPY" || cmd == "ADD") {
+			for i+1 < len(lines) {
+				i++
+				if strings.TrimSpace(lines[i]) == m[1] {
+					break
+				}
+				args += "\n" + lines[i]
+				if i == len(lines)-1 {
+					return nil, &ParseError{start + 1, fmt.Sprintf("here-document %s has no closing %s line", m[0], m[1])}
+				}
+			}
+		}
+		if cmd == "FROM" && strings.TrimSpace(args) == "" {
+			return nil, &ParseError{start + 1, "FROM names no image"}
+		}
+		out = append(out, instruction{line: start + 1, lines: i - start + 1, cmd: cmd, args: strings.TrimSpace(args)})
 	}
-	return out
+	return out, nil
+}
+
+func firstField(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return s
 }
 
 // from is a parsed FROM instruction.

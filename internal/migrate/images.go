@@ -13,16 +13,18 @@ type family struct {
 	dev        string // tag for a build stage; "" when there is no dev variant
 	version    string // the version Spartan ships, "" when versions do not apply
 	entrypoint string // the runtime image's ENTRYPOINT program, "" when it has none
+	// entrypointPath is where it is: the java image has no java on PATH.
+	entrypointPath string
 }
 
 var (
-	python = family{"python", "spartan/python:3.13", "spartan/python:3.13-dev", "3.13", "python3.13"}
-	node   = family{"node", "spartan/node:20", "spartan/node:20-dev", "20", "node"}
-	java   = family{"java", "spartan/java:21", "spartan/java:21-dev", "21", "java"}
-	nginx  = family{"nginx", "spartan/nginx:latest", "spartan/nginx:dev", "1.26", "nginx"}
-	base   = family{"base", "spartan/base:latest", "spartan/base:dev", "", ""}
-	cc     = family{"cc", "spartan/cc:latest", "spartan/cc:dev", "", ""}
-	static = family{"static", "spartan/static:latest", "", "", ""}
+	python = family{"python", "spartan/python:3.13", "spartan/python:3.13-dev", "3.13", "python3.13", "/usr/bin/python3.13"}
+	node   = family{"node", "spartan/node:20", "spartan/node:20-dev", "20", "node", "/usr/bin/node"}
+	java   = family{"java", "spartan/java:21", "spartan/java:21-dev", "21", "java", "/usr/lib/jvm/default-java/bin/java"}
+	nginx  = family{"nginx", "spartan/nginx:latest", "spartan/nginx:dev", "1.26", "nginx", "/usr/sbin/nginx"}
+	base   = family{"base", "spartan/base:latest", "spartan/base:dev", "", "", ""}
+	cc     = family{"cc", "spartan/cc:latest", "spartan/cc:dev", "", "", ""}
+	static = family{"static", "spartan/static:latest", "spartan/static:dev", "", "", ""}
 	// golang has no Spartan counterpart: build stages keep it, and a final stage that only
 	// runs the static binary it built moves to static.
 	golang = family{name: "golang"}

@@ -3,32 +3,59 @@ package migrate
 import (
 	"fmt"
 	"os"
-	"path"
+
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/spartan-images/spartan/internal/editdist"
 )
 
-// Change is one FROM line rewritten.
+// Change is one instruction rewritten (a FROM line, or one the shell-less image needs in
+// another form).
 type Change struct {
 	Line     int // 1-based
 	Old, New string
 }
 
 // Warning is something in the Dockerfile that will not work, or works differently, on the
-// Spartan image it now uses.
+// Spartan image it now uses; as a Problem, something migration could not rewrite.
 type Warning struct {
 	Line    int
 	Message string
 }
 
-// Result is a migrated Dockerfile. Migrated has the same lines as the input, FROM lines
-// replaced one for one, so a line-based diff shows exactly the changes.
+// Options configure a migration.
+type Options struct {
+	// Index checks the packages a final stage's apt-get installs; nil leaves them unchecked.
+	Index *Index
+	// Name names the custom base image ("myapp" → tag spartan-migrate/myapp:base).
+	Name string
+	// Context is the build context, to read package.json when CMD is npm start; "" when
+	// there is none.
+	Context string
+}
+
+// Result is a migrated Dockerfile.
 type Result struct {
 	Original, Migrated string
 	Changes            []Change
 	Warnings           []Warning
+	// Problems are what could not be migrated: the image will not build or not run until
+	// they are fixed by hand.
+	Problems []Warning
+	// Base is the custom base image the final stage now starts FROM, nil when the catalog
+	// image serves as is.
+	Base *Base
 }
+
+// ParseError is a Dockerfile that cannot be read.
+type ParseError struct {
+	Line int
+	Msg  string
+}
+
+func (e *ParseError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
 
 // stage is one FROM and the instructions up to the next.
 type stage struct {
@@ -40,11 +67,15 @@ type stage struct {
 	parent int // index of the stage this one is FROM, -1 for an image
 }
 
-// Dockerfile migrates a Dockerfile's text.
-func Dockerfile(src string) Result {
+// Dockerfile migrates a Dockerfile's text: FROM lines to Spartan images and, for the final
+// stage, what needs a shell or a package manager into what the shell-less image can do.
+func Dockerfile(src string, o Options) (Result, error) {
 	res := Result{Original: src}
 	lines := strings.Split(src, "\n")
-	instrs := parse(lines)
+	instrs, err := parse(lines)
+	if err != nil {
+		return res, err
+	}
 
 	args := map[string]string{} // ARGs before the first FROM, with their defaults
 	var stages []*stage
@@ -58,15 +89,16 @@ func Dockerfile(src string) Result {
 			if in.cmd == "ARG" {
 				k, v, _ := strings.Cut(in.args, "=")
 				args[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"'`)
+				continue
 			}
-			continue
+			return res, &ParseError{in.line, fmt.Sprintf("%s before the first FROM: only ARG may come before it", in.cmd)}
 		}
 		s := stages[len(stages)-1]
 		s.body = append(s.body, in)
 	}
 	if len(stages) == 0 {
 		res.Migrated = src
-		return res
+		return res, nil
 	}
 
 	// Which stages feed others: COPY --from, RUN --mount=from, or FROM <stage>.
@@ -155,15 +187,22 @@ func Dockerfile(src string) Result {
 			f, known = static, true
 		}
 		if !known {
+			if runtime && s == root && r.repo != "scratch" {
+				res.Problems = append(res.Problems, Warning{s.from.line, unknownImage(r.repo)})
+			}
 			continue
 		}
 		var to string
 		switch {
 		case f == golang && runtime:
-			warn(s.from.line, "the final stage runs on the Go toolchain image; Spartan has none: build in a golang stage with CGO_ENABLED=0, then COPY --from it into FROM %s", static.runtime)
+			warn(s.from.line, "the final stage runs on the Go toolchain image: build in a spartan/static:dev stage (it has Debian's Go, CGO_ENABLED=0), then COPY --from it into FROM %s", static.runtime)
 			continue
 		case f == golang:
-			continue // build stages keep the Go toolchain: Spartan has no Go image
+			// spartan/static:dev carries Debian's Go toolchain with CGO_ENABLED=0.
+			to = static.dev
+			if v := requestedVersion(r); v != "" {
+				warn(s.from.line, "%s asks for Go %s; spartan/static:dev builds with Debian trixie's Go (1.24) and CGO_ENABLED=0", r.repo, v)
+			}
 		case runtime:
 			to = f.runtime
 		case f.dev == "":
@@ -204,22 +243,110 @@ func Dockerfile(src string) Result {
 			finalImage, finalFamily = to, f
 		}
 	}
+	var edits map[int][]string
+	var deps []string
 	if finalImage != "" {
-		res.Warnings = append(res.Warnings, finalStageWarnings(stages, inFinal, root, finalImage, finalFamily)...)
+		t := &transformer{o: o, res: &res, fam: finalFamily, image: finalImage, stages: stages, inFinal: inFinal,
+			users: map[string]bool{}, chmods: map[string]chmod{}, pkgLines: map[string]int{},
+			runs: map[int]*finalRun{}}
+		// The official images' own accounts, which Spartan's images do not have.
+		switch finalFamily {
+		case node:
+			t.users["node"] = true
+		case nginx:
+			t.users["nginx"] = true
+		}
+		t.classify()
+		edits, deps = t.rewrite()
+		res.Warnings = append(res.Warnings, finalStageWarnings(stages, inFinal, root, finalImage, finalFamily, t)...)
+		if len(t.base.Packages) > 0 || len(t.base.Dirs) > 0 || len(t.base.Links) > 0 || t.base.Probe {
+			b := t.base
+			b.Catalog = finalFamily.name
+			b.Tag = "spartan-migrate/" + imageName(o.Name) + ":base"
+			res.Base = &b
+			nu, _ := replaceImage(lines[root.from.line-1], finalImage, b.Tag)
+			res.Changes = append(res.Changes, Change{Line: root.from.line, Old: lines[root.from.line-1], New: nu})
+			lines[root.from.line-1] = nu
+		}
 	}
 	sort.SliceStable(res.Warnings, func(i, j int) bool { return res.Warnings[i].Line < res.Warnings[j].Line })
-	res.Migrated = strings.Join(lines, "\n")
-	return res
+	sort.SliceStable(res.Problems, func(i, j int) bool { return res.Problems[i].Line < res.Problems[j].Line })
+	res.Migrated = assemble(lines, instrs, edits, final.from.line, deps, &res)
+	return res, nil
+}
+
+// assemble applies the instruction edits to the lines and inserts the -deps stage before the
+// final stage, keeping the original's line ending.
+func assemble(lines []string, instrs []instruction, edits map[int][]string, finalLine int, deps []string, res *Result) string {
+	cr := ""
+	if len(lines) > 0 && strings.HasSuffix(lines[0], "\r") {
+		cr = "\r"
+	}
+	span := map[int]int{}
+	for _, in := range instrs {
+		span[in.line] = in.lines
+	}
+	var out []string
+	for i := 0; i < len(lines); i++ {
+		if i+1 == finalLine && len(deps) > 0 {
+			for _, d := range deps {
+				out = append(out, d+cr)
+			}
+		}
+		nu, ok := edits[i+1]
+		if !ok {
+			out = append(out, lines[i])
+			continue
+		}
+		n := span[i+1]
+		res.Changes = append(res.Changes, Change{Line: i + 1, Old: strings.Join(lines[i:i+n], "\n"), New: strings.Join(nu, "\n")})
+		for _, l := range nu {
+			out = append(out, l+cr)
+		}
+		i += n - 1
+	}
+	sort.SliceStable(res.Changes, func(i, j int) bool { return res.Changes[i].Line < res.Changes[j].Line })
+	return strings.Join(out, "\n")
+}
+
+// imageName turns a directory name into a repository name component.
+func imageName(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case b.Len() > 0 && r != '.' || r == '.':
+			b.WriteByte('-')
+		}
+	}
+	n := strings.Trim(b.String(), "-")
+	if n == "" {
+		return "app"
+	}
+	return n
+}
+
+// unknownImage explains a final stage on an image Spartan has no counterpart for, suggesting
+// the catalog name a typo was meant to be.
+func unknownImage(repo string) string {
+	known := []string{"python", "node", "eclipse-temurin", "openjdk", "amazoncorretto", "nginx", "debian", "golang"}
+	for _, k := range known {
+		if editdist.Distance(repo, k, 3) <= 2 {
+			return fmt.Sprintf("FROM %s: no such image in Spartan's catalog; did you mean %s?", repo, k)
+		}
+	}
+	return fmt.Sprintf("FROM %s: no such image in Spartan's catalog (python, node, java, nginx, base, static): the final stage is not migrated", repo)
 }
 
 // finalStageWarnings lists what the final chain assumes that a Spartan runtime image lacks:
 // a shell, a package manager, root, curl.
-func finalStageWarnings(stages []*stage, inFinal map[int]bool, root *stage, image string, f family) []Warning {
+func finalStageWarnings(stages []*stage, inFinal map[int]bool, root *stage, image string, f family, t *transformer) []Warning {
 	var ws []Warning
 	warn := func(line int, format string, a ...any) {
 		ws = append(ws, Warning{line, fmt.Sprintf(format, a...)})
 	}
-	hasUser, hasEntrypoint := false, false
+	hasUser := false
 	for _, s := range stages {
 		if !inFinal[s.index] {
 			continue
@@ -233,11 +360,9 @@ func finalStageWarnings(stages []*stage, inFinal map[int]bool, root *stage, imag
 				switch {
 				case u == "root" || u == "0":
 					warn(in.line, "USER %s: %s runs as nonroot (65532); switching to root gives that up", in.args, image)
-				case numeric != nil && u != "nonroot" && u != "nobody" && !strings.Contains(u, "$"):
+				case numeric != nil && u != "nonroot" && u != "nobody" && !strings.Contains(u, "$") && !t.users[u]:
 					warn(in.line, "USER %s: %s has the accounts root, nobody and nonroot (65532) only: use USER nonroot or a numeric uid", in.args, image)
 				}
-			case "ENTRYPOINT":
-				hasEntrypoint = true
 			}
 		}
 	}
@@ -247,28 +372,8 @@ func finalStageWarnings(stages []*stage, inFinal map[int]bool, root *stage, imag
 		}
 		for _, in := range s.body {
 			switch in.cmd {
-			case "RUN":
-				words := strings.Join(execWords(stripFlags(in.args)), " ")
-				switch {
-				case hasAny(words, "apt-get", "apt ", "dpkg", "apk ", "yum", "dnf", "pip install", "npm install", "npm ci"):
-					warn(in.line, "RUN installs packages, but %s has no shell and no package manager: install in a build stage (a -dev image) and COPY --from it, or add the Debian package to a Spartan spec", image)
-				case isExecForm(in.args):
-					warn(in.line, "RUN runs in %s, which has no shell and few programs: check that %s exists there, or move this step to a build stage", image, firstWord(in.args))
-				default:
-					warn(in.line, "RUN needs /bin/sh, which %s does not have: move this step to a build stage (a -dev image) and COPY --from it", image)
-				}
 			case "SHELL":
 				warn(in.line, "SHELL: %s has no shell", image)
-			case "CMD", "ENTRYPOINT":
-				if !isExecForm(in.args) {
-					warn(in.line, "%s in shell form runs /bin/sh -c, which %s does not have: write the exec form [\"prog\", \"arg\"]", in.cmd, image)
-					continue
-				}
-				if in.cmd == "CMD" && !hasEntrypoint && f.entrypoint != "" {
-					if w := execWords(in.args); len(w) > 0 && sameProgram(path.Base(w[0]), f.entrypoint) {
-						warn(in.line, "%s's ENTRYPOINT already runs %s, so CMD is passed to it as arguments: drop %q from CMD", image, f.entrypoint, w[0])
-					}
-				}
 			case "EXPOSE":
 				for _, p := range strings.Fields(in.args) {
 					port, _, _ := strings.Cut(p, "/")
@@ -279,15 +384,6 @@ func finalStageWarnings(stages []*stage, inFinal map[int]bool, root *stage, imag
 						}
 						warn(in.line, "EXPOSE %s: as nonroot the server cannot bind ports below 1024; listen on a port such as 8080%s and publish it with -p %d:8080", p, hint, n)
 					}
-				}
-			case "HEALTHCHECK":
-				a := strings.TrimSpace(in.args)
-				switch {
-				case strings.EqualFold(a, "NONE"):
-				case hasAny(a, "curl", "wget"):
-					warn(in.line, "HEALTHCHECK calls curl/wget, which %s does not have: probe from the orchestrator (an HTTP liveness probe) or with a check in your application's language", image)
-				case strings.Contains(strings.ToUpper(a), "CMD") && !isExecForm(a[strings.Index(strings.ToUpper(a), "CMD")+3:]):
-					warn(in.line, "HEALTHCHECK in shell form runs /bin/sh -c, which %s does not have: write CMD [\"prog\", \"arg\"]", image)
 				}
 			}
 		}
@@ -352,7 +448,7 @@ func expand(s string, args map[string]string) (out, unresolved string) {
 // replaceImage swaps the image token of a one-line FROM, keeping the keyword's case, flags,
 // alias, spacing and comments.
 func replaceImage(line, image, to string) (string, bool) {
-	kw := strings.Index(strings.ToUpper(line), "FROM")
+	kw := indexFold(line, "FROM")
 	if kw < 0 {
 		return line, false
 	}
@@ -377,13 +473,6 @@ func stripFlags(args string) string {
 		f = f[1:]
 	}
 	return strings.Join(f, " ")
-}
-
-func firstWord(args string) string {
-	if w := execWords(args); len(w) > 0 {
-		return w[0]
-	}
-	return ""
 }
 
 func hasAny(s string, subs ...string) bool {

@@ -1,0 +1,3 @@
+module example.com/echoapi
+
+go 1.19

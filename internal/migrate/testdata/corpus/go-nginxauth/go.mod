@@ -1,0 +1,3 @@
+module example.com/nginxauth
+
+go 1.21

@@ -1,0 +1,7 @@
+// Stub of the application for the migrate e2e: the e2e compiles it into the jar the
+// Dockerfile copies; it prints where it runs and exits.
+public class Main {
+    public static void main(String[] args) {
+        System.out.println("hello from camel-kafka on Java " + System.getProperty("java.version") + " as " + System.getProperty("user.name"));
+    }
+}
