@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -31,13 +32,14 @@ For a cluster, push it and give --image REGISTRY/spartan/toolbox:TAG.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Target = args[0]
-			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
-				if dash != 1 {
-					return cmd.Usage()
+			if dash := cmd.ArgsLenAtDash(); dash > 1 || dash < 0 && len(args) > 1 {
+				names := args
+				if dash > 1 {
+					names = args[:dash]
 				}
+				return fmt.Errorf("debug takes one container (got %q): put the command after --, as in spartan debug %s -- ps -ef", names, args[0])
+			} else if dash == 1 {
 				o.Command = args[1:]
-			} else if len(args) > 1 {
-				return cmd.Usage()
 			}
 			o.Stdin, o.Stdout, o.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
 			o.TTY = term.IsTerminal(int(os.Stdin.Fd()))

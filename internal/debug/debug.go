@@ -233,7 +233,8 @@ func runKube(ctx context.Context, r Runner, o Options) error {
 		args := append(nsArgs(o), "get", "pod", o.Target, "-o", "jsonpath={.spec.containers[0].name}")
 		out, err := r.Output(ctx, "kubectl", args...)
 		if err != nil {
-			return fmt.Errorf("debug pod/%s: %s", o.Target, firstLine(err.Error()))
+			// kubectl logs client-side noise first; its verdict is the last line.
+			return fmt.Errorf("debug pod/%s: look up its first container: %s", o.Target, lastLine(err.Error()))
 		}
 		if o.Container = strings.TrimSpace(string(out)); o.Container == "" {
 			return fmt.Errorf("debug pod/%s: the pod lists no containers", o.Target)
@@ -305,6 +306,11 @@ func hasRegistry(ref string) bool {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
 	return s
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	return s[strings.LastIndexByte(s, '\n')+1:]
 }
 
 func firstWord(s string) string {

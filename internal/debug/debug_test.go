@@ -36,7 +36,7 @@ func (f *fakeEngine) Output(_ context.Context, name string, args ...string) ([]b
 		if pod := args[len(args)-3]; pod == "web" {
 			return []byte("app"), nil
 		}
-		return nil, errors.New(`Error from server (NotFound): pods "` + args[len(args)-3] + `" not found`)
+		return nil, errors.New("E1203 memcache.go:265] client-side noise\n" + `Error from server (NotFound): pods "` + args[len(args)-3] + `" not found`)
 	case args[0] == "container" && args[1] == "inspect":
 		if c, ok := f.containers[name][last]; ok {
 			return []byte(c + "\n"), nil
@@ -159,7 +159,7 @@ func TestRefused(t *testing.T) {
 		{"toolbox not loaded", func(f *fakeEngine) { f.images = nil }, Options{Target: "web"},
 			[]string{"toolbox image spartan/toolbox:latest is not in podman", "spartan build images/toolbox", "podman load"}},
 		{"pod without kubectl or container", nil, Options{Target: "pod/web"}, []string{"give it with --container"}},
-		{"missing pod", func(f *fakeEngine) { f.installed["kubectl"] = true }, Options{Target: "pod/nope"}, []string{`pods "nope" not found`}},
+		{"missing pod", func(f *fakeEngine) { f.installed["kubectl"] = true }, Options{Target: "pod/nope"}, []string{`debug pod/nope: look up its first container: Error from server (NotFound): pods "nope" not found`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
