@@ -165,6 +165,7 @@ func TestSupplyChain(t *testing.T) {
 	t.Run("Syft", func(t *testing.T) { testSyft(t, s) })
 	t.Run("IncrementalPush", func(t *testing.T) { testIncrementalPush(t, s) })
 	t.Run("MultiArch", func(t *testing.T) { testMultiArch(t, s) })
+	t.Run("AdmissionPolicy", func(t *testing.T) { testAdmissionPolicy(t, s) })
 	t.Run("SignCommand", func(t *testing.T) { testSignCommand(t, s) })
 	t.Run("Rebuild", func(t *testing.T) { testRebuild(t, s) })
 	t.Run("AttachedSBOM", func(t *testing.T) { testAttachedSBOM(t, s) })
