@@ -296,11 +296,11 @@ func attach(r Runner, name string, args []string, o Options) error {
 	return nil
 }
 
-// hasRegistry says whether ref names a registry (a first component with a dot, a port or
-// "localhost"), as docker's reference grammar does.
+// hasRegistry says whether ref names a registry to pull from: a first component with a dot or
+// a port. Plain "localhost/…" is where podman keeps loaded and built images, not a registry.
 func hasRegistry(ref string) bool {
 	first, _, ok := strings.Cut(ref, "/")
-	return ok && (strings.ContainsAny(first, ".:") || first == "localhost")
+	return ok && strings.ContainsAny(first, ".:")
 }
 
 func firstLine(s string) string {

@@ -96,6 +96,8 @@ func TestRun(t *testing.T) {
 			"podman --runtime runc run --rm " + ns + "--user 65532:65532 --entrypoint true my/toolbox:1"},
 		{"a registry toolbox is pulled", Options{Target: "web", Image: "registry.example/spartan/toolbox:1", Command: []string{"true"}},
 			podmanRun + ns + "--user 65532:65532 --entrypoint true registry.example/spartan/toolbox:1"},
+		{"a toolbox on a local registry port is pulled", Options{Target: "web", Image: "localhost:5000/toolbox:1", Command: []string{"true"}},
+			podmanRun + ns + "--user 65532:65532 --entrypoint true localhost:5000/toolbox:1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,6 +160,8 @@ func TestRefused(t *testing.T) {
 		{"named engine missing", nil, Options{Target: "web", Engine: "docker"}, []string{"docker is not installed"}},
 		{"toolbox not loaded", func(f *fakeEngine) { f.images = nil }, Options{Target: "web"},
 			[]string{"toolbox image spartan/toolbox:latest is not in podman", "spartan build images/toolbox", "podman load"}},
+		{"a local toolbox not loaded", func(f *fakeEngine) { f.images = nil }, Options{Target: "web", Image: "localhost/spartan/toolbox:2"},
+			[]string{"toolbox image localhost/spartan/toolbox:2 is not in podman"}},
 		{"pod without kubectl or container", nil, Options{Target: "pod/web"}, []string{"give it with --container"}},
 		{"missing pod", func(f *fakeEngine) { f.installed["kubectl"] = true }, Options{Target: "pod/nope"}, []string{`debug pod/nope: look up its first container: Error from server (NotFound): pods "nope" not found`}},
 	}
