@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 )
 
@@ -133,6 +134,9 @@ func Run(ctx context.Context, r Runner, o Options) error {
 func Find(ctx context.Context, r Runner, engine, runtime, target string) (*Target, error) {
 	engines := Engines
 	if engine != "" {
+		if !slices.Contains(Engines, engine) {
+			return nil, fmt.Errorf("debug %s: engine %q: use %s", target, engine, strings.Join(Engines, " or "))
+		}
 		engines = []string{engine}
 	}
 	var tried []string

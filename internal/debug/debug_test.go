@@ -157,6 +157,7 @@ func TestRefused(t *testing.T) {
 		{"stopped container", nil, Options{Target: "stopped"}, []string{"debug stopped: the container is exited, not running", "`podman start stopped`"}},
 		{"paused container", nil, Options{Target: "frozen"}, []string{"paused", "`podman unpause frozen`"}},
 		{"no engine", func(f *fakeEngine) { f.installed = map[string]bool{} }, Options{Target: "web"}, []string{"no container engine installed (looked for podman, docker)"}},
+		{"unknown engine", nil, Options{Target: "web", Engine: "lxc"}, []string{`engine "lxc": use podman or docker`}},
 		{"named engine missing", nil, Options{Target: "web", Engine: "docker"}, []string{"docker is not installed"}},
 		{"toolbox not loaded", func(f *fakeEngine) { f.images = nil }, Options{Target: "web"},
 			[]string{"toolbox image spartan/toolbox:latest is not in podman", "spartan build images/toolbox", "podman load"}},
