@@ -139,7 +139,8 @@ func ClusterImagePolicies(o Options) ([]byte, error) {
 
 // KyvernoPolicy is a Kyverno ClusterPolicy whose verifyImages rule requires, on Pods' images
 // matching the patterns, the signature and the SLSA provenance attestation with Spartan's
-// builder id, both verified with the key; it pins the admitted images to their digests.
+// builder id, both verified with the key; enforcing, it pins the admitted images to their
+// digests.
 func KyvernoPolicy(o Options) ([]byte, error) {
 	o, err := o.check()
 	if err != nil {
@@ -170,10 +171,11 @@ func KyvernoPolicy(o Options) ([]byte, error) {
 				VerifyImages: []kyVerifyImages{{
 					ImageReferences: refs,
 					FailureAction:   action,
-					MutateDigest:    true,
-					VerifyDigest:    true,
-					Required:        true,
-					Attestors:       attestors,
+					// Kyverno refuses mutateDigest with Audit: an audit must not rewrite Pods.
+					MutateDigest: !o.Warn,
+					VerifyDigest: true,
+					Required:     true,
+					Attestors:    attestors,
 					Attestations: []kyAttestation{{
 						Type:      attest.PredicateSLSA,
 						Attestors: attestors,
