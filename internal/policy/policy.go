@@ -171,9 +171,10 @@ func KyvernoPolicy(o Options) ([]byte, error) {
 				VerifyImages: []kyVerifyImages{{
 					ImageReferences: refs,
 					FailureAction:   action,
-					// Kyverno refuses mutateDigest with Audit: an audit must not rewrite Pods.
+					// Kyverno refuses mutateDigest with Audit (an audit must not rewrite Pods),
+					// and without it verifyDigest would flag every Pod naming a tag.
 					MutateDigest: !o.Warn,
-					VerifyDigest: true,
+					VerifyDigest: !o.Warn,
 					Required:     true,
 					Attestors:    attestors,
 					Attestations: []kyAttestation{{

@@ -261,7 +261,7 @@ func TestEngines(t *testing.T) {
 
 // TestKyvernoAuditDoesNotMutate: Kyverno's own validation (ImageVerification.Validate in
 // api/kyverno/v1, v1.19.1) refuses mutateDigest with the Audit failure action, which the CRD
-// schema cannot express.
+// schema cannot express; without it, verifyDigest would fail every Pod that names a tag.
 func TestKyvernoAuditDoesNotMutate(t *testing.T) {
 	for _, warn := range []bool{false, true} {
 		out, err := KyvernoPolicy(Options{PublicKey: publicKey(t), Warn: warn})
@@ -269,8 +269,9 @@ func TestKyvernoAuditDoesNotMutate(t *testing.T) {
 			t.Fatal(err)
 		}
 		vi := documents(t, out)[0]["spec"].(map[string]any)["rules"].([]any)[0].(map[string]any)["verifyImages"].([]any)[0].(map[string]any)
-		if vi["failureAction"] == "Audit" && vi["mutateDigest"] != false || vi["failureAction"] == "Enforce" && vi["mutateDigest"] != true {
-			t.Errorf("warn %v: failureAction %v with mutateDigest %v", warn, vi["failureAction"], vi["mutateDigest"])
+		enforce := vi["failureAction"] == "Enforce"
+		if enforce == warn || vi["mutateDigest"] != enforce || vi["verifyDigest"] != enforce {
+			t.Errorf("warn %v: failureAction %v with mutateDigest %v, verifyDigest %v", warn, vi["failureAction"], vi["mutateDigest"], vi["verifyDigest"])
 		}
 	}
 }
