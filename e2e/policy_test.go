@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,14 +15,15 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// testAdmissionPolicy checks `spartan policy`'s ClusterImagePolicies with sigstore
-// policy-controller's own evaluator (its cmd/tester, the code the admission webhook runs)
-// against images in the real registry: Spartan's signed python image and a signed multi-arch
-// index (whose tag carries the index's own provenance) are admitted by both policies; an
-// unsigned image, and an image signed with the key whose SLSA provenance names another
-// builder, are refused, each for its reason.
+// testAdmissionPolicy checks what `spartan policy` writes with each admission controller's
+// own code, against images in the real registry: sigstore policy-controller's tester (the
+// ClusterImagePolicies) and Kyverno's CLI, `kyverno apply` of the ClusterPolicy to a Pod with
+// registry access. Spartan's signed python image and a signed multi-arch index (whose tag
+// carries the index's own provenance) are admitted; an unsigned image, and an image signed
+// with the key whose SLSA provenance names another builder, are refused, each for its reason.
 func testAdmissionPolicy(t *testing.T, s *signed) {
-	tester := policyTester(t)
+	tester := moduleTool(t, "github.com/sigstore/policy-controller", "v0.13.1", "./cmd/tester", "tester")
+	kyverno := moduleTool(t, "github.com/kyverno/kyverno", "v1.19.1", "./cmd/cli/kubectl-kyverno", "kubectl-kyverno")
 	dir := t.TempDir()
 	out := must(t, spartan(t, nil, "policy", "--key", s.pub, "--engine", "policy-controller", "--images", s.host+"/**"), "spartan policy").stdout
 	dec := yaml.NewDecoder(strings.NewReader(out))
@@ -43,25 +45,39 @@ func testAdmissionPolicy(t *testing.T, s *signed) {
 	if len(policies) != 2 || policies["signature"] == "" || policies["provenance"] == "" {
 		t.Fatalf("spartan policy wrote %v", policies)
 	}
+	kyPolicy := filepath.Join(dir, "kyverno.yaml")
+	writeFile(t, kyPolicy, must(t, spartan(t, nil, "policy", "--key", s.pub, "--engine", "kyverno", "--images", s.host+"/**"), "spartan policy --engine kyverno").stdout)
+	pods := 0
 	admit := func(policy, ref string) result {
 		t.Helper()
-		return run(t, nil, tester, "--policy", policies[policy], "--image", ref)
+		if policy != "kyverno" {
+			return run(t, nil, tester, "--policy", policies[policy], "--image", ref)
+		}
+		pods++
+		pod := filepath.Join(dir, fmt.Sprintf("pod%d.yaml", pods))
+		writeFile(t, pod, fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: app%d, namespace: default}\nspec:\n  containers:\n    - {name: app, image: %q}\n", pods, ref))
+		return run(t, nil, kyverno, "apply", kyPolicy, "--resource", pod, "--registry")
 	}
 
 	multi := s.host + "/spartan/static:multi"
 	must(t, spartan(t, []string{"COSIGN_PASSWORD=" + password}, "build", filepath.Join(repoRoot, "images", "static"),
 		"--arch", "amd64,arm64", "--sign-key", s.key, "--push", multi), "build static (amd64,arm64) --sign-key --push")
 	for _, ref := range []string{s.ref, multi} {
-		for _, p := range []string{"signature", "provenance"} {
-			if r := admit(p, ref); r.err != nil {
+		for _, p := range []string{"signature", "provenance", "kyverno"} {
+			r := admit(p, ref)
+			if r.err != nil {
 				t.Errorf("%s policy refuses %s: %v\n%s", p, ref, r.err, tail(r.stdout+r.stderr))
+			}
+			// A Pod no rule matched passes too: the rules must have run and passed.
+			if p == "kyverno" && (strings.Contains(r.stdout, "pass: 0,") || !strings.Contains(r.stdout, "fail: 0, warn: 0, error: 0, skip: 0")) {
+				t.Errorf("kyverno apply on %s:\n%s", ref, r.stdout)
 			}
 		}
 	}
 
 	unsigned := s.host + "/other/static:1"
 	must(t, spartan(t, nil, "build", filepath.Join(repoRoot, "images", "static"), "--arch", "amd64", "--push", unsigned), "push unsigned static")
-	for p, want := range map[string]string{"signature": "no signatures found", "provenance": "no matching attestations"} {
+	for p, want := range map[string]string{"signature": "no signatures found", "provenance": "no matching attestations", "kyverno": "no signatures found"} {
 		if r := admit(p, unsigned); r.err == nil || !strings.Contains(r.stdout+r.stderr, want) {
 			t.Errorf("%s policy on an unsigned image: %v, want %q\n%s", p, r.err, want, tail(r.stdout+r.stderr))
 		}
@@ -85,16 +101,19 @@ func testAdmissionPolicy(t *testing.T, s *signed) {
 	if r := admit("provenance", foreign); r.err == nil || !strings.Contains(r.stdout+r.stderr, "another-builder") {
 		t.Errorf("provenance policy on another builder's provenance: %v\n%s", r.err, tail(r.stdout+r.stderr))
 	}
+	if r := admit("kyverno", foreign); r.err == nil || !strings.Contains(r.stdout+r.stderr, "attestation checks failed") {
+		t.Errorf("Kyverno on another builder's provenance: %v\n%s", r.err, tail(r.stdout+r.stderr))
+	}
 }
 
-// policyTester is sigstore policy-controller's tester, built from the release's module source
-// (its go.mod has replace directives, so `go install` refuses it) and kept in
-// $HOME/go/bin-cache/tester-<version> like the other tools; the first build takes minutes.
-func policyTester(t *testing.T) string {
+// moduleTool builds the command at pkg of module@version from the release's module source
+// (policy-controller's and Kyverno's go.mod have replace directives, so `go install` refuses
+// them) and keeps it in $HOME/go/bin-cache/<name>-<version> like the other tools: the first
+// build takes a quarter of an hour or more, later runs reuse it.
+func moduleTool(t *testing.T, module, version, pkg, name string) string {
 	t.Helper()
-	const module, version = "github.com/sigstore/policy-controller", "v0.13.1"
 	home, _ := os.UserHomeDir()
-	cached := filepath.Join(home, "go", "bin-cache", "tester-"+version, "tester")
+	cached := filepath.Join(home, "go", "bin-cache", name+"-"+version, name)
 	if _, err := os.Stat(cached); err == nil {
 		return cached
 	}
@@ -106,17 +125,17 @@ func policyTester(t *testing.T) string {
 	if err := json.Unmarshal(dl, &m); err != nil || m.Dir == "" {
 		t.Fatalf("go mod download %s@%s: %v %s", module, version, err, dl)
 	}
-	src := filepath.Join(workDir, "tools", "policy-controller")
+	src := filepath.Join(workDir, "tools", name+"-src")
 	must(t, run(t, nil, "cp", "-r", m.Dir, src), "copy the module source")
 	must(t, run(t, nil, "chmod", "-R", "u+w", src), "make it writable")
-	bin := filepath.Join(workDir, "tools", "tester")
+	bin := filepath.Join(workDir, "tools", name)
 	start := time.Now()
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/tester")
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
 	cmd.Dir = src
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build policy-controller's tester: %v\n%s", err, tail(string(out)))
+		t.Fatalf("build %s from %s@%s: %v\n%s", name, module, version, err, tail(string(out)))
 	}
-	t.Logf("built policy-controller %s tester in %s", version, time.Since(start).Round(time.Second))
+	t.Logf("built %s from %s@%s in %s", name, module, version, time.Since(start).Round(time.Second))
 	if err := os.MkdirAll(filepath.Dir(cached), 0o755); err == nil {
 		if data, err := os.ReadFile(bin); err == nil && os.WriteFile(cached+".tmp", data, 0o755) == nil {
 			os.Rename(cached+".tmp", cached)
