@@ -165,6 +165,7 @@ func TestSupplyChain(t *testing.T) {
 	t.Run("Syft", func(t *testing.T) { testSyft(t, s) })
 	t.Run("IncrementalPush", func(t *testing.T) { testIncrementalPush(t, s) })
 	t.Run("MultiArch", func(t *testing.T) { testMultiArch(t, s) })
+	t.Run("AdmissionPolicy", func(t *testing.T) { testAdmissionPolicy(t, s) })
 	t.Run("SignCommand", func(t *testing.T) { testSignCommand(t, s) })
 	t.Run("Rebuild", func(t *testing.T) { testRebuild(t, s) })
 	t.Run("AttachedSBOM", func(t *testing.T) { testAttachedSBOM(t, s) })
@@ -276,6 +277,30 @@ func testMultiArch(t *testing.T, s *signed) {
 	index := lastLine(b.stdout)
 	must(t, spartan(t, nil, "verify", ref, "--key", s.pub, "--require", "sbom,provenance"), "spartan verify index")
 	must(t, cosign(t, "verify", "--key", s.pub, "--insecure-ignore-tlog=true", "--allow-http-registry", ref), "cosign verify index")
+	// The tag users pull carries its own provenance, about the index and naming its images.
+	att := must(t, cosign(t, "verify-attestation", "--key", s.pub, "--type", "slsaprovenance1", "--insecure-ignore-tlog=true", "--allow-http-registry", ref), "cosign verify-attestation slsaprovenance1 on the index tag")
+	var env struct{ Payload string }
+	if err := json.Unmarshal([]byte(strings.SplitN(strings.TrimSpace(att.stdout), "\n", 2)[0]), &env); err != nil {
+		t.Fatalf("cosign verify-attestation output: %v\n%s", err, att.stdout)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(env.Payload)
+	var st struct {
+		Subject []struct {
+			Digest map[string]string
+		}
+		Predicate struct {
+			BuildDefinition struct {
+				ExternalParameters struct{ Archs []string }
+			}
+		}
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		t.Fatalf("index provenance statement: %v", err)
+	}
+	if len(st.Subject) != 1 || "sha256:"+st.Subject[0].Digest["sha256"] != index ||
+		strings.Join(st.Predicate.BuildDefinition.ExternalParameters.Archs, ",") != "amd64,arm64" {
+		t.Fatalf("index provenance is not about index %s for amd64,arm64: %s", index, raw)
+	}
 	testSBOMOfIndex(t, ref)
 	repo, err := name.NewRepository(s.host+"/spartan/base", name.Insecure)
 	if err != nil {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -29,6 +30,12 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRootCmd().ExecuteContext(ctx); err != nil {
+		// A command spartan ran on the user's behalf (spartan debug -- COMMAND) failed with
+		// its own status: pass it on, as the command's own output already said why.
+		var exit interface{ ExitCode() int }
+		if errors.As(err, &exit) {
+			return exit.ExitCode()
+		}
 		fmt.Fprintln(os.Stderr, "spartan:", err)
 		return 1
 	}

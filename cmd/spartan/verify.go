@@ -19,7 +19,9 @@ func newVerifyCmd(_ *globals) *cobra.Command {
 private half — the index and every platform image — and, with --require, that signed
 attestations of those kinds are attached and about this very image: sbom (SPDX or
 CycloneDX; its packages must equal the image's installed packages), spdx, cyclonedx,
-provenance (SLSA), or any predicate type URI. It exits non-zero with the reason otherwise.`,
+provenance (SLSA), or any predicate type URI. For a multi-arch index, provenance is
+required of the index itself too (the tag users pull), SBOMs of the platform images only.
+It exits non-zero with the reason otherwise.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pub, err := sign.LoadPublicKey(keyPath)

@@ -116,6 +116,45 @@ func TestProvenanceWithoutSourceOmitsIt(t *testing.T) {
 	}
 }
 
+// TestIndexProvenance: an index's provenance names its architectures instead of one, lists its
+// platform images first, and still parses with the in-toto project's types; one architecture
+// and a list at once, or neither, is refused.
+func TestIndexProvenance(t *testing.T) {
+	b := sampleBuild(t)
+	b.Arch, b.Archs = "", []string{"amd64", "arm64"}
+	b.Images = []ResourceDescriptor{
+		{Name: "linux/arm64", MediaType: "application/vnd.oci.image.manifest.v1+json", Digest: map[string]string{"sha256": strings.Repeat("b", 64)}},
+		{Name: "linux/amd64", MediaType: "application/vnd.oci.image.manifest.v1+json", Digest: map[string]string{"sha256": strings.Repeat("c", 64)}},
+	}
+	out, err := b.Statement()
+	must(t, err)
+	var st intotopb.Statement
+	must(t, protojson.Unmarshal(out, &st))
+	must(t, st.Validate())
+	pj, err := protojson.Marshal(st.GetPredicate())
+	must(t, err)
+	var prov provenancepb.Provenance
+	must(t, protojson.Unmarshal(pj, &prov))
+	must(t, prov.Validate())
+	ext := prov.GetBuildDefinition().GetExternalParameters().AsMap()
+	if _, ok := ext["arch"]; ok || len(ext["archs"].([]any)) != 2 {
+		t.Errorf("externalParameters %v", ext)
+	}
+	deps := prov.GetBuildDefinition().GetResolvedDependencies()
+	if deps[0].GetName() != "linux/amd64" || deps[1].GetName() != "linux/arm64" || !strings.HasSuffix(deps[2].GetUri(), "InRelease") {
+		t.Errorf("resolvedDependencies begin %v %v %v", deps[0], deps[1], deps[2])
+	}
+	for _, bad := range []struct {
+		arch  string
+		archs []string
+	}{{"amd64", []string{"amd64", "arm64"}}, {"", nil}} {
+		b.Arch, b.Archs = bad.arch, bad.archs
+		if _, err := b.Statement(); err == nil || !strings.Contains(err.Error(), "give one architecture, or an index's architectures") {
+			t.Errorf("arch %q archs %v: %v", bad.arch, bad.archs, err)
+		}
+	}
+}
+
 func TestSBOMStatement(t *testing.T) {
 	sub, err := NewSubject("img", "sha256:"+hexA)
 	must(t, err)

@@ -27,12 +27,13 @@ type BuildDefinition struct {
 }
 
 // ExternalParameters are the inputs a user controls: the spec, its variant, the architecture
-// and where the spec came from.
+// (for an index: the architectures it ties together) and where the spec came from.
 type ExternalParameters struct {
-	Spec    SpecRef `json:"spec"`
-	Variant string  `json:"variant"`
-	Arch    string  `json:"arch"`
-	Source  *Source `json:"source,omitempty"`
+	Spec    SpecRef  `json:"spec"`
+	Variant string   `json:"variant"`
+	Arch    string   `json:"arch,omitempty"`
+	Archs   []string `json:"archs,omitempty"`
+	Source  *Source  `json:"source,omitempty"`
 }
 
 // SpecRef identifies the spec file by path and content.
@@ -84,13 +85,18 @@ type BuildMetadata struct {
 	FinishedOn   *time.Time `json:"finishedOn,omitempty"`
 }
 
-// Build is everything the provenance records about one architecture's build.
+// Build is everything the provenance records about one architecture's build, or about a
+// multi-arch build's index.
 type Build struct {
-	Subject        Subject
-	SpecPath       string // as it should appear: repository-relative inside a checkout
-	SpecSHA256     string
-	Variant        string // "" is the base spec, recorded as "runtime"… as the caller says
-	Arch           string
+	Subject    Subject
+	SpecPath   string // as it should appear: repository-relative inside a checkout
+	SpecSHA256 string
+	Variant    string // "" is the base spec, recorded as "runtime"… as the caller says
+	Arch       string
+	// Archs, for an index, replaces Arch: an index is built for several architectures, and a
+	// reader of Arch (a rebuild) must not mistake it for one platform's build.
+	Archs          []string
+	Images         []ResourceDescriptor // for an index: the platform images it lists
 	Source         *Source
 	SpartanVersion string
 	Profile        string
@@ -109,8 +115,8 @@ func (b Build) Predicate() (*Provenance, error) {
 	if b.SpecSHA256 == "" {
 		return nil, fmt.Errorf("provenance: the spec's digest is unknown (spec not loaded from a file?)")
 	}
-	if b.Arch == "" {
-		return nil, fmt.Errorf("provenance: no architecture")
+	if (b.Arch == "") == (len(b.Archs) == 0) {
+		return nil, fmt.Errorf("provenance: give one architecture, or an index's architectures")
 	}
 	id := b.InvocationID
 	if id == "" {
@@ -123,6 +129,7 @@ func (b Build) Predicate() (*Provenance, error) {
 				Spec:    SpecRef{Path: b.SpecPath, Digest: map[string]string{"sha256": b.SpecSHA256}},
 				Variant: b.Variant,
 				Arch:    b.Arch,
+				Archs:   b.Archs,
 				Source:  b.Source,
 			},
 			InternalParameters: InternalParameters{SpartanVersion: b.SpartanVersion, Profile: b.Profile},
@@ -135,7 +142,9 @@ func (b Build) Predicate() (*Provenance, error) {
 	if b.SpartanVersion != "" {
 		p.RunDetails.Builder.Version = map[string]string{"spartan": b.SpartanVersion}
 	}
-	deps := append(sortedDescriptors(b.Releases), sortedDescriptors(b.Packages)...)
+	// An index is made from its platform images: they come first.
+	deps := append(sortedDescriptors(b.Images), sortedDescriptors(b.Releases)...)
+	deps = append(deps, sortedDescriptors(b.Packages)...)
 	p.BuildDefinition.ResolvedDependencies = append(deps, sortedDescriptors(b.Inputs)...)
 	p.RunDetails.Byproducts = sortedDescriptors(b.SBOMs)
 	return p, nil

@@ -89,29 +89,107 @@ func (o Options) Documents(img *Image, started, finished time.Time) (*Documents,
 		return nil, err
 	}
 
+	b, err := o.provenance(subject, started, finished)
+	if err != nil {
+		return nil, err
+	}
+	b.Arch = img.Plan.Arch
+	b.SBOMs = docs.SBOMDescriptors()
+	b.Releases, b.Packages = planDependencies(img.Plan)
+	if docs.Provenance, err = b.Statement(); err != nil {
+		return nil, fmt.Errorf("provenance of %s (%s): %w", name, img.Plan.Arch, err)
+	}
+	return docs, nil
+}
+
+// IndexProvenance is the SLSA provenance of a multi-arch build's index, so that the tag users
+// pull carries one too (`cosign verify-attestation --type slsaprovenance1 REPO:TAG`): the same
+// spec and builder as the platform images', the platform images as its first resolved
+// dependencies, then every architecture's InRelease files and .debs (each once).
+func (o Options) IndexProvenance(out *Output, started, finished time.Time) (sign.Attestation, error) {
+	if out.Index == nil {
+		return sign.Attestation{}, fmt.Errorf("provenance of an index: the build made a single image")
+	}
+	digest, err := out.Digest()
+	if err != nil {
+		return sign.Attestation{}, err
+	}
+	subject, err := attest.NewSubject(o.ImageName(), digest)
+	if err != nil {
+		return sign.Attestation{}, err
+	}
+	b, err := o.provenance(subject, started, finished)
+	if err != nil {
+		return sign.Attestation{}, err
+	}
+	seen := map[string]bool{}
+	once := func(in []attest.ResourceDescriptor) (out []attest.ResourceDescriptor) {
+		for _, d := range in {
+			if k := d.Name + " " + d.URI; !seen[k] {
+				seen[k] = true
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	for _, im := range out.Images {
+		mt, err := im.Image.MediaType()
+		if err != nil {
+			return sign.Attestation{}, fmt.Errorf("provenance of the %s index: %w", o.ImageName(), err)
+		}
+		b.Archs = append(b.Archs, im.Plan.Arch)
+		b.Images = append(b.Images, attest.ResourceDescriptor{
+			Name:      "linux/" + im.Plan.Arch,
+			MediaType: string(mt),
+			Digest:    digestMap(im.Digest),
+		})
+		rels, pkgs := planDependencies(im.Plan)
+		b.Releases = append(b.Releases, once(rels)...)
+		b.Packages = append(b.Packages, once(pkgs)...)
+	}
+	stmt, err := b.Statement()
+	if err != nil {
+		return sign.Attestation{}, fmt.Errorf("provenance of the %s index: %w", o.ImageName(), err)
+	}
+	return sign.Attestation{PredicateType: attest.PredicateSLSA, Statement: stmt}, nil
+}
+
+// provenance fills in what every provenance of this build records: the spec, its source, the
+// builder, the run's times and the extra certificates.
+func (o Options) provenance(subject attest.Subject, started, finished time.Time) (attest.Build, error) {
 	b := attest.Build{
 		Subject:        subject,
 		SpecSHA256:     o.Spec.Digest(),
 		Variant:        variantName(o.Spec),
-		Arch:           img.Plan.Arch,
 		SpartanVersion: o.Version,
 		Profile:        string(o.Spec.Profile),
 		Started:        started,
 		Finished:       finished,
-		SBOMs:          docs.SBOMDescriptors(),
 	}
 	if src, rel, ok := attest.GitSource(context.Background(), o.Spec.File); ok {
 		b.Source, b.SpecPath = src, rel
 	} else {
 		b.SpecPath = displayPath(o.Spec.File)
 	}
-	for _, r := range img.Plan.Releases {
-		b.Releases = append(b.Releases, attest.ResourceDescriptor{URI: r.URL, Digest: map[string]string{"sha256": strings.ToLower(r.SHA256)}})
+	for _, c := range o.Spec.Certificates {
+		data, err := os.ReadFile(c)
+		if err != nil {
+			return b, fmt.Errorf("provenance: certificate file %s: %w", c, err)
+		}
+		b.Inputs = append(b.Inputs, attest.ResourceDescriptor{Name: "certificates/" + relTo(o.Spec.Dir, c), Digest: sha256Map(data)})
 	}
-	if res := img.Plan.Result; res != nil {
+	return b, nil
+}
+
+// planDependencies are one architecture's InRelease files and .debs as provenance records them.
+func planDependencies(p *Plan) (releases, packages []attest.ResourceDescriptor) {
+	for _, r := range p.Releases {
+		releases = append(releases, attest.ResourceDescriptor{URI: r.URL, Digest: map[string]string{"sha256": strings.ToLower(r.SHA256)}})
+	}
+	if res := p.Result; res != nil {
 		for _, s := range res.Packages {
 			p := s.Pkg
-			b.Packages = append(b.Packages, attest.ResourceDescriptor{
+			packages = append(packages, attest.ResourceDescriptor{
 				Name:   fmt.Sprintf("%s_%s_%s.deb", p.Name, upstreamAndRevision(p.Version), p.Architecture),
 				URI:    p.URL(),
 				Digest: map[string]string{"sha256": strings.ToLower(p.SHA256)},
@@ -121,17 +199,13 @@ func (o Options) Documents(img *Image, started, finished time.Time) (*Documents,
 			})
 		}
 	}
-	for _, c := range o.Spec.Certificates {
-		data, err := os.ReadFile(c)
-		if err != nil {
-			return nil, fmt.Errorf("provenance: certificate file %s: %w", c, err)
-		}
-		b.Inputs = append(b.Inputs, attest.ResourceDescriptor{Name: "certificates/" + relTo(o.Spec.Dir, c), Digest: sha256Map(data)})
-	}
-	if docs.Provenance, err = b.Statement(); err != nil {
-		return nil, fmt.Errorf("provenance of %s (%s): %w", name, img.Plan.Arch, err)
-	}
-	return docs, nil
+	return releases, packages
+}
+
+// digestMap turns "sha256:<hex>" into in-toto's {"sha256": "<hex>"}.
+func digestMap(d string) map[string]string {
+	alg, hex, _ := strings.Cut(d, ":")
+	return map[string]string{alg: hex}
 }
 
 func sha256Map(b []byte) map[string]string {

@@ -16,7 +16,8 @@ import (
 const PredicateOpenVEX = vex.Context
 
 // Attestations are the in-toto statements about each built image (for a multi-arch build,
-// about the platform images): SBOMs (SPDX, CycloneDX), SLSA provenance and, with a
+// about the platform images, and the index's own SLSA provenance, so that the tag users pull
+// carries one): SBOMs (SPDX, CycloneDX), SLSA provenance and, with a
 // vulnerability database at vulnDB, OpenVEX — what the image is fixed for, not affected by
 // (including the packages the profile cut), and still affected by. A missing database is
 // noted on log and skipped, unless required.
@@ -32,6 +33,13 @@ func Attestations(b Built, vulnDB string, required bool, log io.Writer) ([]sign.
 			return nil, err
 		}
 		atts = append(atts, stmts...)
+	}
+	if b.Output.Index != nil {
+		p, err := b.Options.IndexProvenance(b.Output, b.Started, b.Finished)
+		if err != nil {
+			return nil, err
+		}
+		atts = append(atts, sign.Attestation{PredicateType: p.PredicateType, Statement: p.Statement})
 	}
 	if vulnDB == "" {
 		return atts, nil

@@ -3,6 +3,8 @@ package publish_test
 import (
 	"context"
 	"crypto/ecdsa"
+
+	"encoding/json"
 	"errors"
 	"io"
 	"log"
@@ -25,6 +27,7 @@ import (
 	"github.com/spartan-images/spartan/internal/sign"
 	"github.com/spartan-images/spartan/internal/testkit"
 	"github.com/spartan-images/spartan/internal/testkit/testbuild"
+	"github.com/spartan-images/spartan/internal/verify"
 )
 
 // testRegistry is an in-process registry that counts the requests that write to it.
@@ -57,22 +60,32 @@ func (r *testRegistry) ref(t *testing.T, repo string) name.Reference {
 	return ref
 }
 
-// built is a small image from testkit's signed repository, as `spartan build` makes it.
-func built(t *testing.T) publish.Built {
+// built is a small image from testkit's signed repository, as `spartan build` makes it; with
+// more than one architecture, an index of one image per architecture.
+func built(t *testing.T, archs ...string) publish.Built {
 	t.Helper()
 	repo, err := testkit.NewRepo()
 	if err != nil {
 		t.Fatal(err)
 	}
-	repo.Suites["trixie"] = &testkit.Suite{Codename: "trixie", Version: "13.1", Components: map[string][]testkit.Deb{"main": {
-		testbuild.OSRelease,
-		{Name: "app", Version: "1.0-1", AutoDirs: true, Files: []testkit.File{{Path: "/usr/bin/app", Body: "\x7fELF app", Mode: 0o755}}},
-	}}}
+	osRelease := testbuild.OSRelease
+	debArchs := archs
+	if len(debArchs) == 0 {
+		debArchs = []string{"amd64"} // testkit's and the spec's default
+	} else {
+		osRelease.Arch = "all"
+	}
+	debs := []testkit.Deb{osRelease}
+	for _, a := range debArchs {
+		debs = append(debs, testkit.Deb{Name: "app", Version: "1.0-1", Arch: a, AutoDirs: true, Files: []testkit.File{{Path: "/usr/bin/app", Body: "\x7fELF app " + a, Mode: 0o755}}})
+	}
+	repo.Suites["trixie"] = &testkit.Suite{Codename: "trixie", Version: "13.1", Archs: archs, Components: map[string][]testkit.Deb{"main": debs}}
 	srv := repo.Serve(t)
 	o, err := testbuild.Options(t, testbuild.WriteSpec(t, t.TempDir(), srv.URL, repo, "app", "example.com/app:1", "base-files", "app"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	o.Archs = archs
 	b := publish.Built{Options: o, Started: time.Now()}
 	if b.Output, err = build.Build(context.Background(), o); err != nil {
 		t.Fatal(err)
@@ -209,6 +222,62 @@ func TestPublish(t *testing.T) {
 				t.Errorf("unsigned push verified: %v", err)
 			}
 		})
+	}
+}
+
+// TestPublishMultiArchAttestsTheIndex: the index users pull by tag carries a signed SLSA
+// provenance about itself, naming its platform images, beside each platform image's own, and
+// `spartan verify --require provenance` holds the index to it.
+func TestPublishMultiArchAttestsTheIndex(t *testing.T) {
+	b := built(t, "amd64", "arm64")
+	if b.Output.Index == nil {
+		t.Fatal("a two-architecture build made no index")
+	}
+	key := testkit.SigningKey(t)
+	reg := newRegistry(t)
+	c := registry.New("test")
+	o := publish.Options{Client: c, Ref: reg.ref(t, "team/app:1"), Signer: publish.Key{Signer: sign.Signer{Key: key}}}
+	if _, err := publish.Publish(context.Background(), b, o); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	src, err := imagesource.Remote(ctx, o.Ref.String(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := src.Target()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := sign.Attested(ctx, tg.Store, &key.PublicKey, tg.Digest, "index provenance", attest.PredicateSLSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p attest.Provenance
+	if err := json.Unmarshal(a.Statement.Predicate, &p); err != nil {
+		t.Fatal(err)
+	}
+	ext := p.BuildDefinition.ExternalParameters
+	if ext.Arch != "" || strings.Join(ext.Archs, ",") != "amd64,arm64" {
+		t.Errorf("index provenance parameters %+v", ext)
+	}
+	deps := p.BuildDefinition.ResolvedDependencies
+	for i, im := range b.Output.Images {
+		if len(deps) <= i || deps[i].Name != "linux/"+im.Plan.Arch || "sha256:"+deps[i].Digest["sha256"] != im.Digest {
+			t.Errorf("dependency %d is not the %s image %s: %+v", i, im.Plan.Arch, im.Digest, deps[:min(i+1, len(deps))])
+		}
+	}
+	debs := 0
+	for _, d := range deps {
+		if strings.HasSuffix(d.Name, ".deb") {
+			debs++
+		}
+	}
+	if debs != 3 { // base-files (all) once, app per architecture
+		t.Errorf("index provenance lists %d .debs, want 3: %+v", debs, deps)
+	}
+	if _, err := verify.Verify(ctx, tg, verify.Policy{Key: &key.PublicKey, Require: []string{"provenance"}}); err != nil {
+		t.Errorf("verify --require provenance: %v", err)
 	}
 }
 

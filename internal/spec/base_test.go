@@ -139,7 +139,7 @@ func TestBaseErrors(t *testing.T) {
 	writeSpec(t, dir, "dest.yaml", "name: x\nbase: python\nfiles: [{src: ., dest: /app}, {src: ., dest: /app}]\n")
 	writeSpec(t, dir, "owner.yaml", "name: x\nbase: python\nfiles: [{src: ., dest: /app, owner: www}]\n")
 	tests := []struct{ file, src, want string }{
-		{"missing.yaml", "name: x\nbase: pythn\n", `missing.yaml:2:7: base: base "pythn" is not a catalog image (did you mean "python"?); catalog: base, cc, java, java25, nginx, node, python, static; or give a path`},
+		{"missing.yaml", "name: x\nbase: pythn\n", `missing.yaml:2:7: base: base "pythn" is not a catalog image (did you mean "python"?); catalog: base, cc, java, java25, nginx, node, python, static, toolbox; or give a path`},
 		{"nofile.yaml", "name: x\nbase: ./nope.yaml\n", `nofile.yaml:2:7: base: base "./nope.yaml": cannot read`},
 		{"a.yaml", "", `a.yaml:2:7: base: base "./b.yaml" does not load:`},
 		{"a.yaml", "", `b.yaml:2:7: base: base "./a.yaml" makes a cycle: ` + filepath.Base(dir) + `/a.yaml → ` + filepath.Base(dir) + `/b.yaml → ` + filepath.Base(dir) + `/a.yaml`},

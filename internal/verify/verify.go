@@ -67,8 +67,11 @@ type Report struct {
 
 func (r *Report) add(format string, a ...any) { r.Lines = append(r.Lines, fmt.Sprintf(format, a...)) }
 
-// Verify checks t against p. For an index it checks the index's signature and then every
-// platform image: signature, required attestations, SBOM contents.
+// Verify checks t against p. For an index it checks the index's signature and, when provenance
+// is required, the index's own provenance (the tag users pull carries one, so that
+// `cosign verify-attestation` on the tag works); then every platform image: signature,
+// required attestations, SBOM contents. SBOMs are the platform images' alone: packages differ
+// by architecture.
 func Verify(ctx context.Context, t *registry.Target, p Policy) (*Report, error) {
 	if p.Key == nil {
 		return nil, errors.New("verify: no public key")
@@ -91,6 +94,15 @@ func Verify(ctx context.Context, t *registry.Target, p Policy) (*Report, error) 
 	}
 	if len(children) == 0 {
 		return rep, fmt.Errorf("index %s lists no images", t.Digest)
+	}
+	var indexReqs []requirement
+	for _, r := range reqs {
+		if slices.ContainsFunc(r.types, isProvenance) {
+			indexReqs = append(indexReqs, r)
+		}
+	}
+	if err := verifyImage(ctx, t, t.Digest, indexReqs, p, rep); err != nil {
+		return rep, fmt.Errorf("index: %w", err)
 	}
 	for _, d := range children {
 		if err := sign.VerifySignature(ctx, t.Store, p.Key, d); err != nil {
@@ -158,6 +170,10 @@ func verifyImage(ctx context.Context, t *registry.Target, digest string, reqs []
 		}
 	}
 	return nil
+}
+
+func isProvenance(predicateType string) bool {
+	return predicateType == PredicateSLSA1 || predicateType == PredicateSLSA02
 }
 
 func isSBOM(a sign.Verified) bool {

@@ -221,22 +221,38 @@ func TestVerifyIndex(t *testing.T) {
 		statementFor(t, PredicateSPDX, dr.String(), spdxDoc("arm64", pkgs[:2]...)),
 		statementFor(t, PredicateSLSA1, dr.String(), []byte(`{}`)),
 	}
+	di, _ := idx.Digest()
+	indexProvenance := statementFor(t, PredicateSLSA1, di.String(), []byte(`{}`))
 	tg := layoutTarget(t, idx)
-	if err := tg.Sign(ctx, sign.Signer{Key: key}, atts); err != nil {
+	if err := tg.Sign(ctx, sign.Signer{Key: key}, append(atts, indexProvenance)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Verify(ctx, tg, Policy{Key: &key.PublicKey, Require: []string{"sbom", "provenance"}}); err != nil {
+	rep, err := Verify(ctx, tg, Policy{Key: &key.PublicKey, Require: []string{"sbom", "provenance"}})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(rep.Lines, "\n"), di.String()+": "+PredicateSLSA1+" attestation verified") {
+		t.Errorf("report does not name the index's provenance:\n%s", strings.Join(rep.Lines, "\n"))
 	}
 
-	// An index whose arm64 image lacks provenance fails, naming that image.
-	tg2 := layoutTarget(t, idx)
-	if err := tg2.Sign(ctx, sign.Signer{Key: key}, atts[:3]); err != nil {
-		t.Fatal(err)
-	}
-	_, err := Verify(ctx, tg2, Policy{Key: &key.PublicKey, Require: []string{"provenance"}})
-	if err == nil || !strings.Contains(err.Error(), dr.String()) {
-		t.Fatalf("missing arm64 provenance: %v", err)
+	// An index whose arm64 image lacks provenance fails, naming that image; one that lacks
+	// its own fails, naming the index. An SBOM is not asked of the index.
+	for _, tc := range []struct {
+		name string
+		atts []sign.Attestation
+		want string
+	}{
+		{"arm64 image without provenance", append(atts[:3:3], indexProvenance), dr.String()},
+		{"index without provenance", atts, "index: " + di.String() + ": no verified provenance"},
+	} {
+		tg2 := layoutTarget(t, idx)
+		if err := tg2.Sign(ctx, sign.Signer{Key: key}, tc.atts); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Verify(ctx, tg2, Policy{Key: &key.PublicKey, Require: []string{"sbom", "provenance"}})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }
 
