@@ -18,11 +18,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/spartan-images/spartan/internal/build"
 	"github.com/spartan-images/spartan/internal/spec"
@@ -111,10 +113,22 @@ func New(o Options) (*Plan, error) {
 		return nil, err
 	}
 	p := &Plan{Version: o.Version, Registry: reg, Units: []*Unit{}, Indexes: []*Index{}}
-	for _, f := range files {
-		if err := p.addSpec(o, f); err != nil {
-			return nil, err
-		}
+	// Specs are read and hashed in parallel, each into its own plan, joined in their order.
+	parts := make([]*Plan, len(files))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, f := range files {
+		g.Go(func() error {
+			parts[i] = &Plan{Registry: reg}
+			return parts[i].addSpec(o, f)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, part := range parts {
+		p.Units = append(p.Units, part.Units...)
+		p.Indexes = append(p.Indexes, part.Indexes...)
 	}
 	if err := p.order(); err != nil {
 		return nil, err
