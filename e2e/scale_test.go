@@ -129,7 +129,7 @@ func TestGitLabPipeline(t *testing.T) {
 	}
 	t.Parallel()
 	host := startRegistry(t)
-	r := must(t, run(t, []string{"REGISTRY=" + host + "/gitlab", "GCL=" + gcl, "SPARTAN=" + spartanBin,
+	r := must(t, run(t, []string{"REGISTRY=" + host + "/gitlab", "GITLAB_CI_LOCAL=" + gcl, "SPARTAN=" + spartanBin,
 		"COSIGN=" + goTool(t, cosignModule, cosignVersion), "SPECS=images/static", "WORK=" + t.TempDir(), "SPARTAN_CACHE=" + cacheDir},
 		"bash", filepath.Join(repoRoot, "examples", "ci", "gitlab", "run-local.sh")), "run-local.sh")
 	t.Logf("%s", tail(r.stdout))

@@ -71,14 +71,14 @@ line, for a job that knows its spec, variant and architecture).`,
 			if len(changed) > 0 {
 				p = p.Affected(changed)
 			}
-			if !noCheck && format != "refs" {
+			if !noCheck && format != "refs" && pf.registry != "" {
 				if err := p.Check(cmd.Context(), plan.Remote{Client: registry.New("spartan/" + version)}); err != nil {
 					return err
 				}
 			}
 			if pending {
-				if noCheck {
-					return fmt.Errorf("--pending needs the registry checked: drop --no-check")
+				if !p.Checked {
+					return fmt.Errorf("--pending needs the registry checked: pass --registry, without --no-check")
 				}
 				p = p.Pending()
 			}
@@ -96,6 +96,9 @@ line, for a job that knows its spec, variant and architecture).`,
 }
 
 func writePlan(w io.Writer, p *plan.Plan, format string, level int) error {
+	if p.Registry == "" && (format == "github" || format == "refs") {
+		return fmt.Errorf("--format %s: the references need --registry HOST[/PATH]", format)
+	}
 	switch format {
 	case "json":
 		e := json.NewEncoder(w)

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"golang.org/x/sync/errgroup"
@@ -13,11 +14,16 @@ type Registry interface {
 	Exists(ctx context.Context, ref string) (bool, error)
 }
 
+var errNoRegistry = errors.New("plan: no registry to check or stitch against: pass --registry HOST[/PATH], where the images go")
+
 // lookups is how many HEAD requests are in flight at once.
 const lookups = 16
 
 // Check asks the registry which units and indexes are already there, by their key tags.
 func (p *Plan) Check(ctx context.Context, r Registry) error {
+	if p.Registry == "" {
+		return errNoRegistry
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(lookups)
 	for _, u := range p.Units {

@@ -42,6 +42,8 @@ type Options struct {
 	Specs []string
 	// Registry is where images go: a host with an optional path (localhost:5000/team). Each
 	// image's repository is Registry/<the repository of its first tag>, else Registry/<name>.
+	// Without it the plan has keys but no references (enough for a CI matrix), and cannot
+	// be checked or stitched.
 	Registry string
 	Version  string // Spartan's version: a new Spartan may make other bytes
 	// Mirrors matter to dev variants only: their apt sources name them.
@@ -70,8 +72,8 @@ type Unit struct {
 	Spec    string `json:"spec"` // the spec file, as given (relative paths stay relative)
 	Variant string `json:"variant"`
 	Arch    string `json:"arch"`
-	Key     string `json:"key"` // sha256 hex of the unit's inputs
-	Ref     string `json:"ref"` // where the unit's image is pushed: <repository>:key-<key>
+	Key     string `json:"key"`           // sha256 hex of the unit's inputs
+	Ref     string `json:"ref,omitempty"` // where the unit's image is pushed: <repository>:key-<key>
 	// Needs are the units to run first (the same variant and architecture of the image's
 	// base); Level is the unit's depth in that order, 0 for units that need nothing.
 	Needs     []string `json:"needs,omitempty"`
@@ -92,8 +94,8 @@ type Index struct {
 	Variant   string   `json:"variant"`
 	Units     []string `json:"units"` // in the spec's architecture order, which the index follows
 	Key       string   `json:"key"`
-	Ref       string   `json:"ref"`  // <repository>:key-<key>, tagged last, once signed
-	Tags      []string `json:"tags"` // the spec's tags, in the registry
+	Ref       string   `json:"ref,omitempty"` // <repository>:key-<key>, tagged last, once signed
+	Tags      []string `json:"tags"`          // the spec's tags, in the registry
 	Level     int      `json:"level"`
 	Satisfied bool     `json:"satisfied"`
 }
@@ -101,11 +103,8 @@ type Index struct {
 // New plans the specs. Every spec needs its locks (spartan lock): a unit's key is made of
 // what the lock pins, so that planning never reads a repository index.
 func New(o Options) (*Plan, error) {
-	if o.Registry == "" {
-		return nil, errors.New("plan: no registry: pass --registry HOST[/PATH], where the images go")
-	}
 	reg := strings.TrimSuffix(o.Registry, "/")
-	if _, err := name.NewRepository(reg+"/x", name.WeakValidation); err != nil {
+	if _, err := name.NewRepository(reg+"/x", name.WeakValidation); reg != "" && err != nil {
 		return nil, fmt.Errorf("--registry %q is not a registry host with an optional path: %w", o.Registry, err)
 	}
 	files, err := specFiles(o.Specs)
@@ -254,7 +253,10 @@ func (p *Plan) addVariant(o Options, file string, raw []byte, s *spec.Spec, vari
 		}
 		u := &Unit{
 			ID: s.Name + "/" + variant + "/" + arch, Image: s.Name, Spec: file, Variant: variant, Arch: arch,
-			Key: key, Ref: repo + ":" + TagPrefix + key, Sources: sources(la), file: s.File,
+			Key: key, Sources: sources(la), file: s.File,
+		}
+		if repo != "" {
+			u.Ref = repo + ":" + TagPrefix + key
 		}
 		p.Units = append(p.Units, u)
 		idx.Units = append(idx.Units, u.ID)
@@ -269,7 +271,9 @@ func (p *Plan) addVariant(o Options, file string, raw []byte, s *spec.Spec, vari
 	}{keys, tags}); err != nil {
 		return err
 	}
-	idx.Ref = repo + ":" + TagPrefix + idx.Key
+	if repo != "" {
+		idx.Ref = repo + ":" + TagPrefix + idx.Key
+	}
 	p.Indexes = append(p.Indexes, idx)
 	return nil
 }
@@ -279,7 +283,10 @@ func (p *Plan) addVariant(o Options, file string, raw []byte, s *spec.Spec, vari
 // localhost:5000/ci is localhost:5000/ci/spartan/static:latest).
 func repository(registry string, s *spec.Spec) (string, []string, error) {
 	path := s.Name
-	var tags []string
+	tags := []string{}
+	if registry == "" {
+		return "", tags, nil
+	}
 	for i, t := range s.Tags {
 		ref, err := name.NewTag(t, name.WeakValidation)
 		if err != nil {

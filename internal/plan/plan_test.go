@@ -279,6 +279,26 @@ func TestMatrices(t *testing.T) {
 	}
 }
 
+// Without a registry a plan has keys (enough for a GitLab matrix) but cannot be checked.
+func TestPlanWithoutRegistry(t *testing.T) {
+	dir := t.TempDir()
+	catalog(t, dir, 1)
+	p := newPlan(t, plan.Options{Specs: []string{dir}})
+	withReg := newPlan(t, plan.Options{Specs: []string{dir}, Registry: "r.example"})
+	for i, u := range p.Units {
+		if u.Ref != "" || u.Key != withReg.Units[i].Key {
+			t.Errorf("%s: ref %q, key %s; want no ref and key %s", u.ID, u.Ref, u.Key, withReg.Units[i].Key)
+		}
+	}
+	var b bytes.Buffer
+	if err := p.WriteGitLab(&b, -1); err != nil {
+		t.Error(err)
+	}
+	if err := p.Check(context.Background(), plan.Remote{Client: registry.New("test")}); err == nil || !strings.Contains(err.Error(), "--registry") {
+		t.Errorf("check without a registry: %v", err)
+	}
+}
+
 func TestPlanErrors(t *testing.T) {
 	dir := t.TempDir()
 	files := catalog(t, dir, 1)
@@ -295,7 +315,6 @@ func TestPlanErrors(t *testing.T) {
 		o    plan.Options
 		want string
 	}{
-		{"no registry", plan.Options{Specs: files}, "--registry"},
 		{"bad registry", plan.Options{Specs: files, Registry: "UPPER CASE/x"}, "--registry"},
 		{"no specs", plan.Options{Registry: "r.example"}, "no specs"},
 		{"missing spec", plan.Options{Specs: []string{filepath.Join(dir, "nope")}, Registry: "r.example"}, "nope"},

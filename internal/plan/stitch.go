@@ -64,6 +64,9 @@ func (p *Plan) Stitch(ctx context.Context, ix *Index, o StitchOptions) (StitchRe
 	if log == nil {
 		log = io.Discard
 	}
+	if p.Registry == "" {
+		return StitchResult{}, errNoRegistry
+	}
 	keyRef, err := registry.ParseReference(ix.Ref)
 	if err != nil {
 		return StitchResult{}, err

@@ -5,14 +5,14 @@
 #
 #   REGISTRY=127.0.0.1:5000/catalog bash examples/ci/gitlab/run-local.sh
 #
-# Needs: spartan (SPARTAN, default: built from this checkout), gitlab-ci-local (GCL),
+# Needs: spartan (SPARTAN, default: built from this checkout), gitlab-ci-local (GITLAB_CI_LOCAL; not GCL, whose GCL_ prefix gitlab-ci-local reads as its own options) and rsync,
 # cosign (COSIGN), a registry at REGISTRY, and a Debian mirror for `spartan lock`
 # (SPARTAN_MIRROR or the host's apt sources). SPECS defaults to images/static images/base.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 : "${REGISTRY:?set REGISTRY=host:port/path of a registry to push to}"
-GCL=${GCL:-gitlab-ci-local}
+GITLAB_CI_LOCAL=${GITLAB_CI_LOCAL:-gitlab-ci-local}
 COSIGN=${COSIGN:-cosign}
 SPECS=${SPECS:-images/static images/base}
 PLAN_FLAGS=${PLAN_FLAGS:---variant runtime}
@@ -37,14 +37,14 @@ cd "$proj"
 for s in $SPECS; do
   "$SPARTAN" lock "$s" >/dev/null  # the runtime variant's lock; add --variant for others
 done
-"$SPARTAN" plan --no-check --format gitlab $PLAN_FLAGS $SPECS > spartan-matrix.yml
+"$SPARTAN" plan --format gitlab $PLAN_FLAGS $SPECS > spartan-matrix.yml
 if [ ! -f "$work/cosign.key" ]; then
   (cd "$work" && COSIGN_PASSWORD=ci "$SPARTAN" keygen >/dev/null)
 fi
 git init -q . && git add -A && git -c user.name=ci -c user.email=ci@example.invalid commit -qm catalog
 
 gcl() {
-  "$GCL" --shell-isolation --concurrency "$CONCURRENCY" \
+  "$GITLAB_CI_LOCAL" --shell-isolation --concurrency "$CONCURRENCY" \
     --variable "SPARTAN_REGISTRY=$REGISTRY" --variable "SPECS=$SPECS" --variable "PLAN_FLAGS=$PLAN_FLAGS" \
     --variable "COSIGN_KEY_FILE=$work/cosign.key" --variable "COSIGN_PASSWORD=ci" \
     --variable "SPARTAN_CACHE=$SPARTAN_CACHE" "$@"
