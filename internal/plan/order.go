@@ -14,16 +14,18 @@ func (p *Plan) order() error {
 	byFile := map[string][]*Unit{}
 	for _, u := range p.Units {
 		byFile[u.file] = append(byFile[u.file], u)
+		// A catalog base (base: python) is the planned image of that name.
+		byFile[catalogPrefix+u.Image] = append(byFile[catalogPrefix+u.Image], u)
 	}
 	byID := map[string]*Unit{}
 	for _, u := range p.Units {
 		byID[u.ID] = u
 		u.Needs = nil
-		if len(u.base) == 0 {
+		if u.base == "" {
 			continue
 		}
 		var same, runtime *Unit
-		for _, b := range byFile[u.base[0]] {
+		for _, b := range byFile[u.base] {
 			if b.Arch != u.Arch {
 				continue
 			}

@@ -81,7 +81,7 @@ type Unit struct {
 	Satisfied bool     `json:"satisfied"`
 	// Sources are the source package names the unit's lock holds, for the reverse index.
 	Sources []string `json:"-"`
-	base    []string // files of the spec's bases, outermost first
+	base    string   // baseKey of the spec's direct base; "" when it extends nothing
 	file    string   // absolute spec path
 }
 
@@ -255,6 +255,9 @@ func (p *Plan) addVariant(o Options, file string, raw []byte, s *spec.Spec, vari
 			ID: s.Name + "/" + variant + "/" + arch, Image: s.Name, Spec: file, Variant: variant, Arch: arch,
 			Key: key, Sources: sources(la), file: s.File,
 		}
+		if s.Base != nil {
+			u.base = baseKey(s.Base)
+		}
 		if repo != "" {
 			u.Ref = repo + ":" + TagPrefix + key
 		}
@@ -308,8 +311,8 @@ type inputs struct {
 	Spartan    string            `json:"spartan"`
 	Variant    string            `json:"variant"`
 	Spec       string            `json:"spec"`            // sha256 of the spec file
-	Bases      []string          `json:"bases,omitempty"` // sha256 of each base spec file
-	Files      map[string]string `json:"files,omitempty"` // sha256 of files the spec reads (certificates, dev keyrings)
+	Bases      []string          `json:"bases,omitempty"` // sha256 of each base spec file, nearest first
+	Files      map[string]string `json:"files,omitempty"` // sha256 of files the spec reads (certificates, application files, dev keyrings)
 	Epoch      string            `json:"epoch,omitempty"`
 	AptMirrors []string          `json:"aptMirrors,omitempty"`
 	LockArch   json.RawMessage   `json:"lockArch,omitempty"`
@@ -320,12 +323,8 @@ func commonInputs(o Options, s *spec.Spec, raw []byte) (inputs, error) {
 	if o.Epoch != nil {
 		in.Epoch = o.Epoch.UTC().Format(time.RFC3339)
 	}
-	for _, f := range baseFiles(s) {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return in, fmt.Errorf("plan %s: base %s: %w", s.Name, f, err)
-		}
-		in.Bases = append(in.Bases, sum(data))
+	for _, b := range bases(s) {
+		in.Bases = append(in.Bases, b.Digest())
 	}
 	read := func(f string) error {
 		data, err := os.ReadFile(f)
@@ -339,6 +338,13 @@ func commonInputs(o Options, s *spec.Spec, raw []byte) (inputs, error) {
 		if err := read(f); err != nil {
 			return in, err
 		}
+	}
+	for _, fs := range s.Files {
+		d, err := treeDigest(fs.Src)
+		if err != nil {
+			return in, fmt.Errorf("plan %s: files: %w", s.Name, err)
+		}
+		in.Files[fs.Src] = d
 	}
 	if s.Profile == spec.Dev {
 		for _, r := range s.Repositories {

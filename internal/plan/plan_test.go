@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -358,4 +359,67 @@ func BenchmarkPlanCatalog(b *testing.B) {
 	}
 	cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(n), "cpu-ms/op")
+}
+
+// A custom image runs after its base (same variant and architecture), and its keys change
+// when the base's spec does.
+func TestCustomImageAfterItsBase(t *testing.T) {
+	dir := t.TempDir()
+	files := catalog(t, dir, 8)
+	static := files[7] // static-7
+	app := filepath.Join(dir, "app", "spartan.yaml")
+	if err := os.MkdirAll(filepath.Dir(app), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(app, []byte("name: app\nbase: ../static-7\npackages: [app-bin]\ntags: [example.com/app:1]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeLocks(t, app, nil)
+	o := plan.Options{Specs: []string{dir}, Registry: "r.example"}
+	p := newPlan(t, o)
+	units := map[string]*plan.Unit{}
+	for _, u := range p.Units {
+		units[u.ID] = u
+	}
+	for _, v := range []string{"runtime", "dev", "debug"} {
+		for _, a := range []string{"amd64", "arm64"} {
+			u := units["app/"+v+"/"+a]
+			if u == nil {
+				t.Fatalf("no unit app/%s/%s", v, a)
+			}
+			if want := []string{"static-7/" + v + "/" + a}; u.Level != 1 || !slices.Equal(u.Needs, want) {
+				t.Errorf("%s: level %d needs %v, want level 1 needing %v", u.ID, u.Level, u.Needs, want)
+			}
+		}
+	}
+	if ix, err := p.Index("app"); err != nil || ix.Level != 1 {
+		t.Errorf("index of app: %+v, %v; want level 1", ix, err)
+	}
+	if p.Levels() != 2 {
+		t.Errorf("%d levels, want 2", p.Levels())
+	}
+	units1, _ := p.GitHub(1)
+	if len(units1.Include) != 6 {
+		t.Errorf("level 1 matrix has %d units, want app's 6", len(units1.Include))
+	}
+
+	// The base's spec changes; both are locked again (the app's lock records its spec with
+	// its bases): the app's keys change too, nothing else's.
+	data, err := os.ReadFile(static)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(static, append(data, []byte("labels:\n  team: platform\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeLocks(t, static, nil)
+	writeLocks(t, app, nil)
+	q := newPlan(t, o)
+	for _, u := range q.Units {
+		was := units[u.ID]
+		changed := u.Key != was.Key
+		if want := u.Image == "app" || u.Image == "static-7"; changed != want {
+			t.Errorf("%s: key changed %v, want %v", u.ID, changed, want)
+		}
+	}
 }
