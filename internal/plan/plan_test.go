@@ -423,3 +423,43 @@ func TestCustomImageAfterItsBase(t *testing.T) {
 		}
 	}
 }
+
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	catalog(t, dir, 1) // base-0
+	p := newPlan(t, plan.Options{Specs: []string{dir}, Registry: "r.example/ci", Variants: []string{"runtime"}})
+	noReg := newPlan(t, plan.Options{Specs: []string{dir}, Variants: []string{"runtime"}})
+	for _, tc := range []struct {
+		name, format string
+		p            *plan.Plan
+		want         []string // substrings of the output, or of the error
+		err          bool
+	}{
+		{"text", "text", p, []string{"base-0/runtime/amd64", "unchecked", "base-0/runtime (index of base-0/runtime/amd64, base-0/runtime/arm64)"}, false},
+		{"json", "json", p, []string{`"spartanVersion": "test"`, `"ref": "r.example/ci/spartan/base-0:key-`}, false},
+		{"github", "github", p, []string{"units={\"include\":[{", "units-count=2\n", "indexes-count=1\n", "levels=1\n"}, false},
+		{"gitlab", "gitlab", p, []string{".spartan-units:", ".spartan-indexes:"}, false},
+		{"refs", "refs", p, []string{"r.example/ci/spartan/base-0:key-" + p.Units[0].Key + "\n"}, false},
+		{"refs need a registry", "refs", noReg, []string{"--registry"}, true},
+		{"unknown", "yaml", p, []string{`"yaml"`}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			err := tc.p.Write(&b, tc.format, -1)
+			got := b.String()
+			if tc.err {
+				if err == nil {
+					t.Fatalf("no error; wrote %s", got)
+				}
+				got = err.Error()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("%q not in:\n%s", w, got)
+				}
+			}
+		})
+	}
+}
