@@ -14,7 +14,7 @@ import (
 
 func newBuildCmd(g *globals) *cobra.Command {
 	var variant, archs, layoutDir, archivePath, signKey, pushRef, vulnDB string
-	var noLayerCache, locked bool
+	var noLayerCache, locked, skipExisting bool
 	var lockFile string
 	cmd := &cobra.Command{
 		Use:   "build SPEC",
@@ -49,6 +49,18 @@ digest is the last line of standard output; logs and progress go to standard err
 					return fmt.Errorf("--push: %w", err)
 				}
 			}
+			if skipExisting {
+				if po.Ref == nil {
+					return errors.New("--skip-existing needs --push REF")
+				}
+				if d, ok, err := po.Client.Digest(cmd.Context(), po.Ref); err != nil {
+					return err
+				} else if ok {
+					o.Log.Warn("already in the registry: nothing to build", "ref", pushRef)
+					_, err = fmt.Fprintln(cmd.OutOrStdout(), d)
+					return err
+				}
+			}
 			b := publish.Built{Options: o, Started: time.Now()}
 			if b.Output, err = buildMaybeLocked(cmd.Context(), o, locked, lockFile); err != nil {
 				return err
@@ -75,6 +87,7 @@ digest is the last line of standard output; logs and progress go to standard err
 	f.StringVar(&archivePath, "archive", "", "write an archive for `podman load -i` / `docker load -i` (docker-archive; oci-archive for multi-arch)")
 	f.StringVar(&signKey, "sign-key", "", "sign the image with this cosign private key and attach its SBOMs and provenance (stored in --oci DIR and/or pushed with --push)")
 	f.StringVar(&vulnDB, "vuln-db", "", "with --sign-key, also attach an OpenVEX attestation from this vulnerability database (default <cache dir>/vuln.db when it exists)")
+	f.BoolVar(&skipExisting, "skip-existing", false, "with --push: when REF already exists (a plan's key tag), print its digest and build nothing")
 	f.StringVar(&pushRef, "push", "", "push the image (with its signatures and attestations) to this registry reference")
 	return cmd
 }

@@ -52,8 +52,8 @@ func newRootCmd() *cobra.Command {
 	_ = f.MarkHidden("apt-dir")
 	// Each command lives in its own file; they are all registered here, in help's order.
 	root.AddCommand(
-		newAuditCmd(g), newBuildCmd(g), newCompareCmd(g), newDBCmd(g), newDebugCmd(g), newKeygenCmd(g), newLockCmd(g),
-		newMigrateCmd(g), newPolicyCmd(g), newPushCmd(g), newRebaseCmd(g), newRebuildCmd(g), newResolveCmd(g), newSBOMCmd(g), newScanCmd(g),
+		newAuditCmd(g), newBuildCmd(g), newCompareCmd(g), newDBCmd(g), newDebugCmd(g), newIndexCmd(g), newKeygenCmd(g), newLockCmd(g),
+		newMigrateCmd(g), newPlanCmd(g), newPolicyCmd(g), newPushCmd(g), newRebaseCmd(g), newRebuildCmd(g), newResolveCmd(g), newSBOMCmd(g), newScanCmd(g),
 		newSignCmd(g), newTimelineCmd(g), newUpdateCmd(g), newVerifyCmd(g), newVersionCmd(), newVEXCmd(g),
 	)
 	return root

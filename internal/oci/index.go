@@ -40,7 +40,7 @@ func Index(images []v1.Image, annotations map[string]string) (v1.ImageIndex, err
 		}
 		seen[key] = true
 		entries = append(entries, entry{key: key, add: mutate.IndexAddendum{
-			Add:        img,
+			Add:        bareImage{img},
 			Descriptor: v1.Descriptor{Platform: p},
 		}})
 	}
@@ -60,3 +60,8 @@ func Index(images []v1.Image, annotations map[string]string) (v1.ImageIndex, err
 	}
 	return idx, nil
 }
+
+// bareImage hides the descriptor an image read from a registry carries (with its manifest's
+// annotations), which ggcr would copy into the index: an index of the same images has the
+// same bytes wherever the images were read from (a build, a layout, a registry).
+type bareImage struct{ v1.Image }

@@ -113,3 +113,41 @@ func TestIndexErrors(t *testing.T) {
 		})
 	}
 }
+
+// described is an image as read from a registry: it carries its descriptor, with the
+// manifest's annotations, which go-containerregistry would copy into an index.
+type described struct{ v1.Image }
+
+func (d described) Descriptor() (*v1.Descriptor, error) {
+	dig, err := d.Digest()
+	if err != nil {
+		return nil, err
+	}
+	return &v1.Descriptor{Digest: dig, Annotations: map[string]string{"org.opencontainers.image.title": "from a registry"}}, nil
+}
+
+// An index has the same bytes whether its images were just built or read back from a
+// registry: `spartan index` stitches per-arch images into the digest `build` makes.
+func TestIndexIgnoresWhereImagesCameFrom(t *testing.T) {
+	amd64, arm64 := testImages(t)
+	built, err := Index([]v1.Image{amd64, arm64}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := Index([]v1.Image{described{amd64}, described{arm64}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Digest(built)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Digest(read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		m, _ := read.RawManifest()
+		t.Errorf("index of read images %s, of built images %s:\n%s", b, a, m)
+	}
+}

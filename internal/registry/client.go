@@ -142,3 +142,16 @@ func isNotFound(err error) bool {
 	}
 	return false
 }
+
+// Digest asks the registry for ref's manifest digest with a HEAD request, downloading
+// nothing; ok is false when ref does not exist.
+func (c *Client) Digest(ctx context.Context, ref name.Reference) (digest string, ok bool, err error) {
+	d, err := remote.Head(ref, c.options(ctx)...)
+	if err != nil {
+		if isNotFound(err) {
+			return "", false, nil
+		}
+		return "", false, fmt.Errorf("head %s: %w", ref, err)
+	}
+	return d.Digest.String(), true, nil
+}
