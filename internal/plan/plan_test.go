@@ -21,6 +21,7 @@ import (
 
 	"github.com/spartan-images/spartan/internal/plan"
 	"github.com/spartan-images/spartan/internal/registry"
+	"github.com/spartan-images/spartan/internal/spec"
 )
 
 // newRegistry is an in-process registry; it returns its host:port.
@@ -47,12 +48,21 @@ func TestPlanUnits(t *testing.T) {
 	dir := t.TempDir()
 	files := catalog(t, dir, 16)
 	p := newPlan(t, plan.Options{Specs: []string{dir}, Registry: "localhost:5000/ci"})
-	// Every real spec has the runtime, dev and debug variants on amd64 and arm64.
-	if want := len(files) * 3 * 2; len(p.Units) != want {
-		t.Fatalf("%d units, want %d", len(p.Units), want)
+	// One unit per variant (runtime and the spec's own) and architecture; one index per variant.
+	var wantUnits, wantIndexes int
+	for _, f := range files {
+		s, err := spec.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantUnits += (1 + len(s.VariantNames())) * len(s.Archs)
+		wantIndexes += 1 + len(s.VariantNames())
 	}
-	if want := len(files) * 3; len(p.Indexes) != want {
-		t.Fatalf("%d indexes, want %d", len(p.Indexes), want)
+	if len(p.Units) != wantUnits {
+		t.Fatalf("%d units, want %d", len(p.Units), wantUnits)
+	}
+	if len(p.Indexes) != wantIndexes {
+		t.Fatalf("%d indexes, want %d", len(p.Indexes), wantIndexes)
 	}
 	keys := map[string]string{}
 	for _, u := range p.Units {
