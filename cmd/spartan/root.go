@@ -54,7 +54,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newAuditCmd(g), newBuildCmd(g), newCompareCmd(g), newDBCmd(g), newKeygenCmd(g), newLockCmd(g),
 		newMigrateCmd(g), newPushCmd(g), newRebaseCmd(g), newRebuildCmd(g), newResolveCmd(g), newSBOMCmd(g), newScanCmd(g),
-		newSignCmd(g), newTimelineCmd(g), newUpdateCmd(g), newVerifyCmd(g), newVersionCmd(), newVEXCmd(g),
+		newSignCmd(g), newSiteCmd(g), newTimelineCmd(g), newUpdateCmd(g), newVerifyCmd(g), newVersionCmd(), newVEXCmd(g),
 	)
 	return root
 }
