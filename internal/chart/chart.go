@@ -134,6 +134,17 @@ type Track struct {
 // stageColors tell the segments apart; each has 4.5:1 contrast against white.
 var stageColors = []string{"#8a5a00", "#1f5f99", "#2f7d4f", "#6b3fa0", "#a4343a"}
 
+// Legend names the colour of each stage after the first, as Timeline draws them.
+func Legend(stages []string) template.HTML {
+	var b strings.Builder
+	b.WriteString(`<p class="legend">`)
+	for i, s := range stages {
+		fmt.Fprintf(&b, `<span style="background:%s"></span>%s`, stageColors[i%len(stageColors)], template.HTMLEscapeString(s))
+	}
+	b.WriteString(`</p>`)
+	return template.HTML(b.String())
+}
+
 // Timeline draws each track as consecutive segments, one per stage, whose lengths grow with
 // the logarithm of the time between stages (minutes and months on one line), each labelled
 // with that time; a stage not recorded ends the track with a note. Durations are also in

@@ -130,6 +130,9 @@ func bytesText(n int64) string {
 	return compare.Pair(compare.Row{Measure: "size", A: n, Bytes: true}).LA
 }
 
+// stages are the steps after publication the timeline chart draws, in order.
+var stages = []string{"fix seen on the mirror", "rebuilt", "signed", "pushed"}
+
 // TimelineSVG draws each fixed CVE's stages.
 func (im *image) TimelineSVG() template.HTML {
 	if len(im.Report.Rows) == 0 {
@@ -138,11 +141,11 @@ func (im *image) TimelineSVG() template.HTML {
 	var tracks []chart.Track
 	for _, r := range im.Report.Rows {
 		tracks = append(tracks, chart.Track{Label: r.CVE, Stages: []chart.Stage{
-			{Name: "published", At: r.Published}, {Name: "fix seen on the mirror", At: r.FixSeen},
-			{Name: "rebuilt", At: r.Rebuilt}, {Name: "signed", At: r.Signed}, {Name: "pushed", At: r.Pushed},
+			{Name: "published", At: r.Published}, {Name: stages[0], At: r.FixSeen},
+			{Name: stages[1], At: r.Rebuilt}, {Name: stages[2], At: r.Signed}, {Name: stages[3], At: r.Pushed},
 		}})
 	}
-	return chart.Timeline("Time from publication to pushed image for each CVE fixed in "+im.Name, tracks, timeline.Duration)
+	return chart.Legend(stages) + chart.Timeline("Time from publication to pushed image for each CVE fixed in "+im.Name, tracks, timeline.Duration)
 }
 
 // CountSVG draws the open CVE count at each rebuild.
@@ -381,11 +384,11 @@ var imagePage = template.Must(template.New("image").Funcs(funcs).Parse(head + `{
 
 <h2>Verify</h2>
 {{if .I.Digest}}{{if not .HasKey}}<p class="note">This site was generated without the public key; ask the publisher for cosign.pub.</p>{{else}}<p>With the public key <a href="../cosign.pub">cosign.pub</a>:</p>{{end}}
-<pre>cosign verify --key cosign.pub --insecure-ignore-tlog=true {{.Ref}}
+<pre tabindex="0">cosign verify --key cosign.pub --insecure-ignore-tlog=true {{.Ref}}
 spartan verify {{.Ref}} --key cosign.pub --require sbom,provenance</pre>
 <h2>Reproduce</h2>
 <p>Rebuild the image from its signed provenance and check that the digest is the same:</p>
-<pre>spartan rebuild {{.Ref}} --key cosign.pub --verify</pre>
+<pre tabindex="0">spartan rebuild {{.Ref}} --key cosign.pub --verify</pre>
 {{else}}<p class="note">{{.I.BuiltNote}}</p>{{end}}
 
 <h2>Packages ({{len .I.Packages}})</h2>
