@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	govex "github.com/openvex/go-vex/pkg/vex"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/spartan-images/spartan/internal/vex"
@@ -146,6 +147,17 @@ func checkSite(t *testing.T, dir, layout, pub, tl, digest string) {
 		if strings.HasSuffix(p, "/openvex.json") {
 			if err := vex.Validate(body); err != nil {
 				t.Errorf("%s: %v", p, err)
+			}
+			// A real consumer's reading: the OpenVEX project's own parser and statement rules.
+			doc, err := govex.Parse(body)
+			if err != nil {
+				t.Errorf("%s: go-vex: %v", p, err)
+				continue
+			}
+			for i := range doc.Statements {
+				if err := doc.Statements[i].Validate(); err != nil {
+					t.Errorf("%s: go-vex statement %d: %v", p, i, err)
+				}
 			}
 		}
 	}
