@@ -66,6 +66,17 @@ func (s *siteData) SizeChart() template.HTML {
 	return chart.Bars("Compressed size of each image", bars)
 }
 
+// Unmeasured lists the images without a general-purpose comparison.
+func (s *siteData) Unmeasured() string {
+	var names []string
+	for _, im := range s.Images {
+		if im.Diff == nil {
+			names = append(names, im.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
 // imageData is an image page's view.
 type imageData struct {
 	*siteData
@@ -311,7 +322,7 @@ var indexPage = template.Must(template.New("index").Funcs(funcs).Parse(head + `{
 {{range .Images}}{{if .Diff}}<h3>{{.Name}}</h3>
 {{range .Measures}}{{.SVG}}
 {{end}}{{end}}{{end}}
-<p class="note">Not measured: {{range $i, $im := .Images}}{{if not $im.Diff}}{{if $i}}, {{end}}{{$im.Name}}{{end}}{{end}}.</p>
+{{with .Unmeasured}}<p class="note">Not measured: {{.}}.</p>{{end}}
 <h2 id="feeds">Feeds</h2>
 <ul>
 <li><a href="catalog.json">catalog.json</a>: this index for machines</li>

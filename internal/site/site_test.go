@@ -1,12 +1,14 @@
 package site_test
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,9 +17,14 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/spartan-images/spartan/internal/build"
+	"github.com/spartan-images/spartan/internal/oci"
 	"github.com/spartan-images/spartan/internal/publish"
 	"github.com/spartan-images/spartan/internal/sign"
 	"github.com/spartan-images/spartan/internal/site"
@@ -109,9 +116,54 @@ func setup(t *testing.T) fixture {
 	if f.entries, err = site.Catalog([]string{catalog}, filepath.Join(f.dir, "built")); err != nil {
 		t.Fatal(err)
 	}
+	f.entries[0].Baseline = generalImage(t, f.dir)
 	// An image of the catalog that was never built.
 	f.entries = append(f.entries, site.Entry{Name: "ghost"})
 	return f
+}
+
+// generalImage is a general-purpose equivalent of app as a docker-archive: the same package
+// with bash, dpkg and base-files in dpkg's status file, a shell and a setuid su.
+func generalImage(t *testing.T, dir string) string {
+	t.Helper()
+	status := ""
+	for _, p := range [][2]string{{"app", "1.0-1"}, {"base-files", "13.8"}, {"bash", "5.2.37-2"}, {"dpkg", "1.22.21"}} {
+		status += "Package: " + p[0] + "\nStatus: install ok installed\nVersion: " + p[1] + "\nArchitecture: amd64\n\n"
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range []struct {
+		name, body string
+		mode       int64
+	}{
+		{"usr/lib/os-release", "ID=debian\nVERSION_ID=\"13\"\nVERSION_CODENAME=trixie\n", 0o644},
+		{"var/lib/dpkg/status", status, 0o644},
+		{"usr/bin/bash", "\x7fELF bash", 0o755},
+		{"usr/bin/su", "\x7fELF su", 0o4755},
+	} {
+		if err := tw.WriteHeader(&tar.Header{Name: e.name, Mode: e.mode, Size: int64(len(e.body)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(e.body))
+	}
+	tw.Close()
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := mutate.ConfigFile(empty.Image, &v1.ConfigFile{OS: "linux", Architecture: "amd64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.Append(base, mutate.Addendum{Layer: layer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "general-app.tar")
+	if err := oci.WriteArchive(path, img, []string{"general/app:1"}); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func (f fixture) options() site.Options {
@@ -185,7 +237,9 @@ func TestSite(t *testing.T) {
 		t.Errorf("the page of an image not built should say so, not show zeros:\n%s", ghost)
 	}
 	index := string(got["index.html"])
-	for _, want := range []string{`<a href="images/app.html">app</a>`, `<a href="images/ghost.html">ghost</a>`, "Compressed size of each image: app", "not built: no image for ghost was given"} {
+	for _, want := range []string{`<a href="images/app.html">app</a>`,
+		`aria-label="packages: 4 vs 3"`, `aria-label="CVEs (high): 1 vs 0"`, // general-purpose vs Spartan, with the database
+		"Not measured: ghost.", `<a href="images/ghost.html">ghost</a>`, "Compressed size of each image: app", "not built: no image for ghost was given"} {
 		if !strings.Contains(index, want) {
 			t.Errorf("index lacks %q", want)
 		}
