@@ -147,8 +147,8 @@ func Legend(stages []string) template.HTML {
 
 // Timeline draws each track as consecutive segments, one per stage, whose lengths grow with
 // the logarithm of the time between stages (minutes and months on one line), each labelled
-// with that time; a stage not recorded ends the track with a note. Durations are also in
-// the alt text, so nothing is only visual.
+// with that time; a stage not recorded is named in a note and the next one is measured from
+// the last recorded. Durations are also in the alt text, so nothing is only visual.
 func Timeline(title string, tracks []Track, duration func(time.Duration) string) template.HTML {
 	const left, row = 150, 46
 	type seg struct {
@@ -166,25 +166,29 @@ func Timeline(title string, tracks []Track, duration func(time.Duration) string)
 		y := i*row + 6
 		t := track{Label: tr.Label, Y: y + 16}
 		x := left
-		var parts []string
-		prev := (*time.Time)(nil)
+		var parts, missing []string
+		var prev *time.Time
 		for j, st := range tr.Stages {
 			if st.At == nil {
-				t.Note = st.Name + " not recorded"
-				parts = append(parts, t.Note)
-				break
+				// A stage not recorded is named; the next one is measured from the last known.
+				missing = append(missing, st.Name)
+				continue
 			}
 			if prev == nil {
 				prev = st.At
 				continue
 			}
 			d := st.At.Sub(*prev)
-			w := 6 + int(math.Log1p(math.Max(d.Minutes(), 0))*14)
+			w := 30 + int(math.Log1p(math.Max(d.Minutes(), 0))*12)
 			label := duration(d)
 			t.Segs = append(t.Segs, seg{X: x, W: w, Y: y, TX: x + 2, TY: y + 34, Color: stageColors[(j-1)%len(stageColors)], Label: label})
 			parts = append(parts, st.Name+" after "+label)
 			x += w + 2
 			prev = st.At
+		}
+		if len(missing) > 0 {
+			t.Note = strings.Join(missing, ", ") + " not recorded"
+			parts = append(parts, t.Note)
 		}
 		t.NX = x + 6
 		out = append(out, t)

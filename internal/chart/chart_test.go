@@ -22,15 +22,15 @@ func TestTimelineSaysWhatIsMissing(t *testing.T) {
 	at := func(h int) *time.Time { x := time.Date(2026, 1, 1, h, 0, 0, 0, time.UTC); return &x }
 	svg := string(Timeline("fixes", []Track{
 		{Label: "CVE-1", Stages: []Stage{{"published", at(0)}, {"seen", at(2)}, {"rebuilt", at(3)}}},
-		{Label: "CVE-2", Stages: []Stage{{"published", at(0)}, {"seen", nil}, {"rebuilt", at(3)}}},
+		{Label: "CVE-2", Stages: []Stage{{"published", at(0)}, {"seen", nil}, {"rebuilt", at(3)}, {"pushed", nil}}},
 	}, func(d time.Duration) string { return d.String() }))
-	for _, want := range []string{`role="img"`, "<title>fixes. CVE-1: seen after 2h0m0s, rebuilt after 1h0m0s; CVE-2: seen not recorded</title>", ">seen not recorded</text>"} {
+	for _, want := range []string{`role="img"`, "<title>fixes. CVE-1: seen after 2h0m0s, rebuilt after 1h0m0s; CVE-2: rebuilt after 3h0m0s, seen, pushed not recorded</title>", ">seen, pushed not recorded</text>"} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("lacks %q:\n%s", want, svg)
 		}
 	}
-	if n := strings.Count(svg, "<rect"); n != 2 {
-		t.Errorf("%d segments, want 2 (none after a stage not recorded)", n)
+	if n := strings.Count(svg, "<rect"); n != 3 {
+		t.Errorf("%d segments, want 3 (a stage not recorded is skipped, not drawn)", n)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -296,7 +297,7 @@ func (im *image) readDocuments(ctx context.Context, src *imagesource.Source, img
 		if err != nil {
 			return err
 		}
-		vx.File, vx.Source, vx.body = base+"openvex.json", "generated from the vulnerability database "+o.DBFile, append(body, '\n')
+		vx.File, vx.Source, vx.body = base+"openvex.json", "generated from the vulnerability database "+filepath.Base(o.DBFile), append(body, '\n')
 	case ok:
 		body, err := predicate(v)
 		if err != nil {

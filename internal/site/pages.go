@@ -3,6 +3,7 @@ package site
 import (
 	"fmt"
 	"html/template"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -29,7 +30,7 @@ func newSiteData(images []*image, feed []OSV, o Options) *siteData {
 	if o.DB == nil {
 		s.DBNote = "No vulnerability database was given: open CVEs are not shown."
 	} else {
-		s.DBNote = "Vulnerability database " + o.DBFile + "."
+		s.DBNote = "Vulnerability database " + filepath.Base(o.DBFile) + "."
 		if metas, err := o.DB.Meta(); err == nil {
 			for _, m := range metas {
 				s.DBSource = append(s.DBSource, fmt.Sprintf("%s: %d records, imported %s", m.Source, m.Records, m.Imported.UTC().Format("2006-01-02 15:04")))
@@ -39,7 +40,7 @@ func newSiteData(images []*image, feed []OSV, o Options) *siteData {
 	if o.TimelineFile == "" {
 		s.TLNote = "No timeline was given: rebuilds and patch latencies are not shown."
 	} else {
-		s.TLNote = fmt.Sprintf("Timeline %s (%d events).", o.TimelineFile, len(o.Events))
+		s.TLNote = fmt.Sprintf("Timeline %s (%d events).", filepath.Base(o.TimelineFile), len(o.Events))
 	}
 	return s
 }
@@ -305,14 +306,14 @@ var indexPage = template.Must(template.New("index").Funcs(funcs).Parse(head + `{
 <main>
 <h2 id="images">Images</h2>
 <table>
-<caption class="note">Open CVEs are distinct CVEs by severity: critical/high/medium/low/other. Patch latency is the time from the fixed version first seen on the mirror to the image pushed.</caption>
+<caption class="note">Open CVEs are distinct CVEs by severity: critical/high/medium/low/other. Last rebuild and patch latency (the time from the fixed version first seen on the mirror to the image pushed) come from the timeline; "none" when it records no rebuild or no pushed fix.</caption>
 <thead><tr><th scope="col">image</th><th scope="col" class="l">tag</th><th scope="col" class="l">digest</th><th scope="col" class="l">architectures</th><th scope="col">compressed</th><th scope="col">packages</th><th scope="col">open CVEs</th><th scope="col">last rebuild</th><th scope="col">patch latency</th></tr></thead>
 <tbody>
 {{range .Images}}<tr><th scope="row" class="l"><a href="images/{{.Slug}}.html">{{.Name}}</a></th><td class="l">{{if .Spec}}{{index .Spec.Tags 0}}{{end}}</td>
 {{if .Digest}}<td class="l"><code title="{{.Digest}}">{{.ShortDigest}}</code></td><td class="l">{{range $i, $p := .Platforms}}{{if $i}}, {{end}}{{$p}}{{end}}</td><td>{{.Size}}</td><td>{{len .Packages}}</td>{{else}}<td class="l note" colspan="4">{{.BuiltNote}}</td>{{end}}
 <td>{{if .CVEs}}{{range $i, $s := .Severities}}{{if $i}}/{{end}}{{$s.N}}{{end}}{{else}}<span class="note">not scanned</span>{{end}}</td>
-<td>{{if .LastRebuild}}{{when .LastRebuild}}{{else}}<span class="note">none recorded</span>{{end}}</td>
-<td>{{with .Pushes.Text}}{{.}}{{else}}<span class="note">no pushed fix recorded</span>{{end}}</td></tr>
+<td>{{if .LastRebuild}}{{when .LastRebuild}}{{else}}<span class="note">none</span>{{end}}</td>
+<td>{{with .Pushes.Text}}{{.}}{{else}}<span class="note">none</span>{{end}}</td></tr>
 {{end}}</tbody>
 </table>
 <h2 id="sizes">Compressed size</h2>
