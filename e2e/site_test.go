@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -115,6 +116,19 @@ func checkSite(t *testing.T, dir, layout, pub, tl, digest string) {
 		for _, p := range []string{name, name + "-dev", name + "-debug"} {
 			if _, ok := a["images/"+p+".html"]; !ok {
 				t.Errorf("no page for %s", p)
+			}
+		}
+	}
+	// Every link of every page resolves inside the site.
+	href := regexp.MustCompile(`(?:href|src)="([^"#]+)"`)
+	for p, body := range a {
+		if !strings.HasSuffix(p, ".html") {
+			continue
+		}
+		for _, m := range href.FindAllSubmatch(body, -1) {
+			target := filepath.ToSlash(filepath.Join(filepath.Dir(p), string(m[1])))
+			if _, ok := a[target]; !ok || strings.Contains(string(m[1]), "://") {
+				t.Errorf("%s: link %s does not resolve inside the site", p, m[1])
 			}
 		}
 	}
