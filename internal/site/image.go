@@ -18,6 +18,7 @@ import (
 	"github.com/spartan-images/spartan/internal/chart"
 	"github.com/spartan-images/spartan/internal/compare"
 	"github.com/spartan-images/spartan/internal/imagesource"
+	"github.com/spartan-images/spartan/internal/inventory"
 	"github.com/spartan-images/spartan/internal/sbom"
 	"github.com/spartan-images/spartan/internal/scan"
 	"github.com/spartan-images/spartan/internal/sign"
@@ -169,10 +170,16 @@ func (im *image) readImage(ctx context.Context, o Options) error {
 	case o.DB == nil:
 		im.ScanNote = "no vulnerability database was given (spartan db update, then --db)"
 	default:
-		if inv, err = scan.FromImage(img, im.Name); err != nil {
+		// The SBOM's reading of the image is the scan's too: one pass over the layers.
+		installed := &inventory.Inventory{OS: im.sbomInv.OS}
+		for _, p := range im.sbomInv.Packages {
+			installed.Packages = append(installed.Packages, p.Package)
+		}
+		if inv, err = scan.FromInstalled(installed, im.Name); err != nil {
 			im.ScanNote = "not scanned: " + err.Error()
 			break
 		}
+		inv.Digest = im.Digest
 		if im.Scan, err = scan.Scan(o.DB, inv); err != nil {
 			return fmt.Errorf("site: scan %s: %w", im.Name, err)
 		}
