@@ -53,6 +53,8 @@ type image struct {
 	CVEs     map[string]int // distinct CVEs by compare.CVEBuckets; nil when not scanned
 
 	Docs []document
+	// Unattested says why no signed attestation was read ("" when some were).
+	Unattested string
 
 	TimelineNote string
 	Report       timeline.Report
@@ -251,6 +253,7 @@ func (im *image) readDocuments(ctx context.Context, src *imagesource.Source, img
 		}
 		return indent(st.Predicate)
 	}
+	im.Unattested = why
 	base := "images/" + im.Slug + "/"
 	for _, f := range []struct {
 		kind, file, predicate string

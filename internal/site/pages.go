@@ -396,6 +396,7 @@ var imagePage = template.Must(template.New("image").Funcs(funcs).Parse(head + `{
 
 <h2>Verify</h2>
 {{if .I.Digest}}{{if not .HasKey}}<p class="note">This site was generated without the public key; ask the publisher for cosign.pub.</p>{{else}}<p>With the public key <a href="../cosign.pub">cosign.pub</a>:</p>{{end}}
+{{with .I.Unattested}}<p class="note">This build could not be checked here: {{.}}. The commands apply to the image as published, signed with this key.</p>{{end}}
 <pre tabindex="0">cosign verify --key cosign.pub --insecure-ignore-tlog=true {{.Ref}}
 spartan verify {{.Ref}} --key cosign.pub --require sbom,provenance</pre>
 <h2>Reproduce</h2>

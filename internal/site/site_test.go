@@ -232,6 +232,9 @@ func TestSite(t *testing.T) {
 			t.Errorf("image page lacks %q", want)
 		}
 	}
+	if strings.Contains(page, "could not be checked here") {
+		t.Error("a signed, attested image is said to be unchecked")
+	}
 	ghost := string(got["images/ghost.html"])
 	if !strings.Contains(ghost, "not built: no image for ghost was given") || strings.Contains(ghost, "<td>0</td>") {
 		t.Errorf("the page of an image not built should say so, not show zeros:\n%s", ghost)
@@ -320,6 +323,7 @@ func TestSiteWithoutDatabaseOrTimeline(t *testing.T) {
 		"generated from the image by spartan site (no public key was given to check attestations)",
 		"provenance is written when the image is built and signed",
 		"This site was generated without the public key",
+		"This build could not be checked here: no public key was given to check attestations.",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
