@@ -394,7 +394,8 @@ func (im *image) readTimeline(o Options) {
 	}
 	im.Report = timeline.Build(o.Events, im.Name)
 	for _, e := range o.Events {
-		if e.Image == im.Name && e.Event == timeline.Rebuilt {
+		// A rebase onto a rebuilt base stands for the application's rebuild.
+		if e.Image == im.Name && (e.Event == timeline.Rebuilt || e.Event == timeline.Rebased) {
 			im.rebuilds = append(im.rebuilds, e)
 			t := e.Time.UTC()
 			if im.LastRebuild == nil || t.After(*im.LastRebuild) {

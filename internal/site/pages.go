@@ -143,7 +143,15 @@ func bytesText(n int64) string {
 }
 
 // stages are the steps after publication the timeline chart draws, in order.
-var stages = []string{"fix seen on the mirror", "rebuilt", "signed", "pushed"}
+var stages = []string{"fix seen on the mirror", "rebuilt (or rebased)", "signed", "pushed"}
+
+// rebuilt names the rebuild stage: an application gets its fix by a rebase onto the rebuilt base.
+func rebuilt(r timeline.Row) string {
+	if r.Rebased {
+		return "rebased onto the rebuilt base"
+	}
+	return "rebuilt"
+}
 
 // TimelineSVG draws each fixed CVE's stages.
 func (im *image) TimelineSVG() template.HTML {
@@ -154,7 +162,7 @@ func (im *image) TimelineSVG() template.HTML {
 	for _, r := range im.Report.Rows {
 		tracks = append(tracks, chart.Track{Label: r.CVE, Stages: []chart.Stage{
 			{Name: "published", At: r.Published}, {Name: stages[0], At: r.FixSeen},
-			{Name: stages[1], At: r.Rebuilt}, {Name: stages[2], At: r.Signed}, {Name: stages[3], At: r.Pushed},
+			{Name: rebuilt(r), At: r.Rebuilt}, {Name: stages[2], At: r.Signed}, {Name: stages[3], At: r.Pushed},
 		}})
 	}
 	return chart.Legend(stages) + chart.Timeline("Time from publication to pushed image for each CVE fixed in "+im.Name, tracks, timeline.Duration)
@@ -169,8 +177,12 @@ func (im *image) CountSVG() template.HTML {
 func (im *image) Rows() []rowView {
 	var out []rowView
 	for _, r := range im.Report.Rows {
-		out = append(out, rowView{Row: r, Published: when(r.Published), FixSeen: when(r.FixSeen), RebuiltAt: when(r.Rebuilt),
-			SignedAt: when(r.Signed), PushedAt: when(r.Pushed), SeenToPushed: between(r.FixSeen, r.Pushed)})
+		v := rowView{Row: r, Published: when(r.Published), FixSeen: when(r.FixSeen), RebuiltAt: when(r.Rebuilt),
+			SignedAt: when(r.Signed), PushedAt: when(r.Pushed), SeenToPushed: between(r.FixSeen, r.Pushed)}
+		if r.Rebased {
+			v.RebuiltAt += " (rebased)"
+		}
+		out = append(out, v)
 	}
 	return out
 }

@@ -112,6 +112,10 @@ func setup(t *testing.T) fixture {
 		{Time: seen.Add(25 * time.Minute), Event: timeline.Rebuilt, Run: "r2", Image: "app", Digest: res.Digest, Layout: layout},
 		{Time: seen.Add(26 * time.Minute), Event: timeline.Signed, Run: "r2", Image: "app", Digest: res.Digest},
 		{Time: seen.Add(30 * time.Minute), Event: timeline.Pushed, Run: "r2", Image: "app", Digest: res.Digest, Ref: "registry.test/app:1"},
+		// An application on app got the same fix by a rebase.
+		{Time: seen.Add(31 * time.Minute), Event: timeline.Fixed, Run: "r2", Image: "ghost", Arch: "amd64", Package: "app", Source: "app",
+			CVE: "CVE-2026-1000", From: "1.0-1", To: "1.0-2", FixedIn: "1.0-2", Date: &seen},
+		{Time: seen.Add(32 * time.Minute), Event: timeline.Rebased, Run: "r2", Image: "ghost", Digest: "sha256:" + strings.Repeat("2", 64)},
 	}
 	if f.entries, err = site.Catalog([]string{catalog}, filepath.Join(f.dir, "built")); err != nil {
 		t.Fatal(err)
@@ -236,6 +240,9 @@ func TestSite(t *testing.T) {
 		t.Error("a signed, attested image is said to be unchecked")
 	}
 	ghost := string(got["images/ghost.html"])
+	if !strings.Contains(ghost, "2026-11-20 10:32 (rebased)") || !strings.Contains(ghost, "rebased onto the rebuilt base after 32m") {
+		t.Errorf("the rebased application's page lacks its rebase:\n%s", ghost)
+	}
 	if !strings.Contains(ghost, "not built: no image for ghost was given") || strings.Contains(ghost, "<td>0</td>") {
 		t.Errorf("the page of an image not built should say so, not show zeros:\n%s", ghost)
 	}
