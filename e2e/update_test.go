@@ -259,6 +259,9 @@ tags: [example/foo:1]
 	if !layoutHas(t, layout, "https://openvex.dev/ns/v0.2.0") {
 		t.Error("no OpenVEX attestation in the signed layout")
 	}
+
+	// The catalog site over this timeline, the catalog and the signed image.
+	checkSite(t, dir, layout, filepath.Join(keyDir, "cosign.pub"), tl, digest)
 }
 
 // layoutHas tells whether any blob of an OCI layout holds s (manifests and annotations are

@@ -54,7 +54,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newAuditCmd(g), newBuildCmd(g), newCompareCmd(g), newDBCmd(g), newDebugCmd(g), newIndexCmd(g), newKeygenCmd(g), newLockCmd(g),
 		newMigrateCmd(g), newPlanCmd(g), newPolicyCmd(g), newPushCmd(g), newRebaseCmd(g), newRebuildCmd(g), newResolveCmd(g), newSBOMCmd(g), newScanCmd(g),
-		newSignCmd(g), newTimelineCmd(g), newUpdateCmd(g), newVerifyCmd(g), newVersionCmd(), newVEXCmd(g),
+		newSignCmd(g), newSiteCmd(g), newTimelineCmd(g), newUpdateCmd(g), newVerifyCmd(g), newVersionCmd(), newVEXCmd(g),
 	)
 	return root
 }

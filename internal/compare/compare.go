@@ -35,9 +35,9 @@ type Metrics struct {
 // CVE critical, other sources do; unimportant and not-yet-assigned CVEs share the last row.
 var CVEBuckets = []string{"critical", "high", "medium", "low", "unimportant/unknown"}
 
-// cveCounts counts each CVE once, at the highest severity any of its findings has (a CVE in
+// CVECounts counts each CVE once, at the highest severity any of its findings has (a CVE in
 // two source packages may be rated differently for each).
-func cveCounts(rep *scan.Report) map[string]int {
+func CVECounts(rep *scan.Report) map[string]int {
 	rank := map[string]int{"unimportant": 4, "unknown": 4, "low": 3, "medium": 2, "high": 1, "critical": 0}
 	worst := map[string]int{}
 	for _, f := range rep.Findings {
@@ -63,7 +63,7 @@ func cveCounts(rep *scan.Report) map[string]int {
 func Measure(name string, im *audit.Image, rep *audit.Report) *Metrics {
 	m := &Metrics{Name: name, Packages: packages(im.Installed), Layers: len(im.Layers), Audit: rep.Counts()}
 	if im.Vulns != nil {
-		m.CVEs = cveCounts(im.Vulns)
+		m.CVEs = CVECounts(im.Vulns)
 	}
 	for _, l := range im.Layers {
 		m.CompressedSize += l.Size

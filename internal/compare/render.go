@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spartan-images/spartan/internal/chart"
 )
 
 // change says how B differs from A: "-97%" or "+3", whatever reads best.
@@ -87,36 +89,24 @@ func mdList(s []string) string {
 	return strings.Join(q, ", ")
 }
 
-// chart is one measure as two horizontal bars, scaled to the larger value.
-type chart struct {
-	Row
-	WA, WB int // bar widths in px
-	LA, LB string
-	Change string
-	XA, XB int // label positions
-}
-
-const barMax = 560
-
-func (d *Diff) charts() []chart {
-	var out []chart
+func (d *Diff) charts() []chart.Pair {
+	var out []chart.Pair
 	for _, r := range d.Rows() {
-		c := chart{Row: r, LA: r.format(r.A), LB: r.format(r.B), Change: change(r)}
-		if m := max(r.A, r.B); m > 0 {
-			c.WA = int(float64(r.A) / float64(m) * barMax)
-			c.WB = int(float64(r.B) / float64(m) * barMax)
-		}
-		c.XA, c.XB = 170+c.WA+8, 170+c.WB+8
-		out = append(out, c)
+		out = append(out, Pair(r))
 	}
 	return out
+}
+
+// Pair is a row as the two bars the charts draw.
+func Pair(r Row) chart.Pair {
+	return chart.Pair{Measure: r.Measure, A: r.A, B: r.B, LA: r.format(r.A), LB: r.format(r.B), Change: change(r)}
 }
 
 // WriteHTML writes one self-contained page: inline CSS, inline SVG bar charts, no scripts and
 // no external assets, so it opens offline and attaches to a ticket as is.
 func (d *Diff) WriteHTML(w io.Writer, title string) error {
 	return htmlPage.Execute(w, map[string]any{
-		"Title": title, "D": d, "Charts": d.charts(),
+		"Title": title, "D": d, "Charts": d.charts(), "CSS": template.CSS(chart.CSS),
 	})
 }
 
@@ -126,18 +116,7 @@ var htmlPage = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <meta charset="utf-8">
 <title>{{.Title}}</title>
 <style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#1d2330;padding:0 1rem}
-h1{font-size:1.5rem;margin-bottom:.2rem}
-p.sub{color:#5a6272;margin-top:0}
-table{border-collapse:collapse;margin:1rem 0 2rem;width:100%}
-th,td{border-bottom:1px solid #dde1e8;padding:.35rem .6rem;text-align:right}
-th:first-child,td:first-child{text-align:left}
-thead th{background:#f3f5f9}
-.legend span{display:inline-block;width:12px;height:12px;margin:0 .3rem 0 1rem;vertical-align:middle}
-.a{background:#c0504d}.b{background:#2f7d4f}
-svg{display:block;margin:.2rem 0 .8rem}
-svg text{font-size:13px;font-family:inherit}
-.pk{columns:3;font-family:ui-monospace,monospace;font-size:.85rem}
+{{.CSS}}.pk{columns:3;font-family:ui-monospace,monospace;font-size:.85rem}
 </style>
 </head>
 <body>
@@ -151,14 +130,7 @@ svg text{font-size:13px;font-family:inherit}
 </table>
 <h2>Charts</h2>
 <p class="legend"><span class="a"></span>A: {{.D.A.Name}}<span class="b"></span>B: {{.D.B.Name}}</p>
-{{range .Charts}}<svg class="bars" role="img" aria-label="{{.Measure}}: {{.LA}} vs {{.LB}}" width="900" height="64" viewBox="0 0 900 64" xmlns="http://www.w3.org/2000/svg">
-<text x="0" y="20" font-weight="600">{{.Measure}}</text>
-<text x="0" y="40" fill="#5a6272">{{.Change}}</text>
-<rect class="bar-a" x="170" y="6" width="{{.WA}}" height="22" fill="#c0504d" rx="2"></rect>
-<text class="val-a" x="{{.XA}}" y="22">{{.LA}}</text>
-<rect class="bar-b" x="170" y="34" width="{{.WB}}" height="22" fill="#2f7d4f" rx="2"></rect>
-<text class="val-b" x="{{.XB}}" y="50">{{.LB}}</text>
-</svg>
+{{range .Charts}}{{.SVG}}
 {{end}}
 <h2>Packages only in A ({{len .D.Removed}})</h2>
 <div class="pk">{{range .D.Removed}}{{.}}<br>{{else}}none{{end}}</div>

@@ -51,6 +51,7 @@ func FixSeen(events []Event, source, arch, fixedIn string) *time.Time {
 // Row is one CVE fixed in an image by one update run.
 type Row struct {
 	CVE, Package, From, To, Severity string
+	FixedIn                          string // the first fixed version, as the fix's source said
 	Archs                            []string
 	Published, FixSeen               *time.Time
 	Rebuilt, Signed, Pushed          *time.Time
@@ -113,7 +114,7 @@ func Build(events []Event, image string) Report {
 			}
 			continue
 		}
-		r := Row{CVE: e.CVE, Package: e.Source, From: e.From, To: e.To, Severity: e.Severity, Archs: []string{e.Arch},
+		r := Row{CVE: e.CVE, Package: e.Source, From: e.From, To: e.To, Severity: e.Severity, FixedIn: e.FixedIn, Archs: []string{e.Arch},
 			Published: e.Published, FixSeen: e.Date}
 		if x, ok := done[runKey{e.Run, Rebuilt}]; ok {
 			t := x.Time

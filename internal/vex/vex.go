@@ -255,3 +255,56 @@ func ReadCuts(path string) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+var statuses = map[string]bool{StatusNotAffected: true, StatusAffected: true, StatusFixed: true, StatusUnderInvestigation: true}
+
+var justifications = map[string]bool{
+	JustificationComponentNotPresent: true, JustificationCodeNotPresent: true, "vulnerable_code_not_in_execute_path": true,
+	"vulnerable_code_cannot_be_controlled_by_adversary": true, "inline_mitigations_already_exist": true,
+}
+
+// Validate checks an OpenVEX v0.2.0 document against the specification's rules: the
+// required fields, a known status per statement, a justification or impact statement for
+// not_affected and an action statement for affected. It reports every problem, by statement.
+func Validate(data []byte) error {
+	var d Document
+	if err := json.Unmarshal(data, &d); err != nil {
+		return fmt.Errorf("OpenVEX: %w", err)
+	}
+	var bad []string
+	if d.Context != Context {
+		bad = append(bad, fmt.Sprintf("@context %q is not %s", d.Context, Context))
+	}
+	if d.ID == "" || d.Author == "" || d.Version < 1 {
+		bad = append(bad, "@id, author and version (1 or more) are required")
+	}
+	if _, err := time.Parse(time.RFC3339, d.Timestamp); err != nil {
+		bad = append(bad, fmt.Sprintf("timestamp %q is not RFC 3339", d.Timestamp))
+	}
+	for i, s := range d.Statements {
+		at := fmt.Sprintf("statement %d (%s)", i, s.Vulnerability.Name)
+		switch {
+		case s.Vulnerability.Name == "":
+			bad = append(bad, at+": no vulnerability name")
+		case len(s.Products) == 0:
+			bad = append(bad, at+": no products")
+		case !statuses[s.Status]:
+			bad = append(bad, fmt.Sprintf("%s: status %q", at, s.Status))
+		case s.Status == StatusNotAffected && s.Justification == "" && s.ImpactStatement == "":
+			bad = append(bad, at+": not_affected needs a justification or an impact statement")
+		case s.Justification != "" && !justifications[s.Justification]:
+			bad = append(bad, fmt.Sprintf("%s: justification %q", at, s.Justification))
+		case s.Status == StatusAffected && s.ActionStatement == "":
+			bad = append(bad, at+": affected needs an action statement")
+		}
+		for _, p := range s.Products {
+			if p.ID == "" {
+				bad = append(bad, at+": a product without @id")
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("OpenVEX: %s", strings.Join(bad, "; "))
+	}
+	return nil
+}

@@ -157,3 +157,23 @@ func TestVEXStatusesAndCuts(t *testing.T) {
 		}
 	}
 }
+
+func TestValidate(t *testing.T) {
+	good := `{"@context":"https://openvex.dev/ns/v0.2.0","@id":"x","author":"a","timestamp":"2026-01-02T03:04:05Z","version":1,"statements":[
+{"vulnerability":{"name":"CVE-1"},"products":[{"@id":"pkg:deb/debian/a"}],"status":"not_affected","justification":"component_not_present"}]}`
+	if err := Validate([]byte(good)); err != nil {
+		t.Fatal(err)
+	}
+	for name, doc := range map[string]string{
+		"context":       strings.Replace(good, "v0.2.0", "v0.1", 1),
+		"status":        strings.Replace(good, `"not_affected"`, `"maybe"`, 1),
+		"justification": strings.Replace(good, `,"justification":"component_not_present"`, "", 1),
+		"timestamp":     strings.Replace(good, "2026-01-02T03:04:05Z", "yesterday", 1),
+		"affected":      strings.Replace(strings.Replace(good, `"not_affected"`, `"affected"`, 1), `,"justification":"component_not_present"`, "", 1),
+		"products":      strings.Replace(good, `[{"@id":"pkg:deb/debian/a"}]`, `[]`, 1),
+	} {
+		if err := Validate([]byte(doc)); err == nil {
+			t.Errorf("%s: a bad document validated", name)
+		}
+	}
+}
