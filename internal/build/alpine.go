@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-
+	"github.com/spartan-images/spartan/internal/alpine/apkindex"
 	"github.com/spartan-images/spartan/internal/alpine/image"
 	"github.com/spartan-images/spartan/internal/alpine/keyring"
 	"github.com/spartan-images/spartan/internal/alpine/repo"
@@ -35,21 +35,40 @@ func IsAlpine(s *spec.Spec) bool { return s.Distro == spec.DistroAlpine }
 
 var errAlpineUnsupported = errors.New("not supported for distro alpine yet")
 
+// alpineKeys are the keys Alpine packages may be signed with: Alpine's release keys and every
+// repository's keyring:. Pinned packages (from a lock or a provenance) need no mirror to
+// check, so this does not ask for one.
+func (o Options) alpineKeys() (keyring.Keyring, error) {
+	all, err := keyring.Default()
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range o.Spec.Repositories {
+		if r.Keyring != "" {
+			if err := all.Load(r.Keyring); err != nil {
+				return nil, fmt.Errorf("repository %s: %w", strings.Join(r.Suites, ","), err)
+			}
+		}
+	}
+	return all, nil
+}
+
+// alpineMirror is the configured Alpine mirror: flag, then environment ("" when neither).
+func (o Options) alpineMirror() string {
+	return firstNonEmpty(o.Mirrors.Alpine, os.Getenv(EnvAlpineMirror))
+}
+
 // alpineRepositories binds the spec's repositories to the Alpine mirror and keys.
-func (o Options) alpineRepositories() ([]repo.Repository, keyring.Keyring, error) {
+func (o Options) alpineRepositories() ([]repo.Repository, error) {
 	base, err := keyring.Default()
 	if err != nil {
-		return nil, nil, err
-	}
-	all := keyring.Keyring{}
-	for k, v := range base {
-		all[k] = v
+		return nil, err
 	}
 	var out []repo.Repository
 	for _, r := range o.Spec.Repositories {
-		mirror := firstNonEmpty(r.URL, o.Mirrors.Alpine, os.Getenv(EnvAlpineMirror))
+		mirror := firstNonEmpty(r.URL, o.alpineMirror())
 		if mirror == "" {
-			return nil, nil, fmt.Errorf("alpine repositories %s: no Alpine mirror configured: pass --alpine-mirror URL, set %s or give the repository a url:",
+			return nil, fmt.Errorf("alpine repositories %s: no Alpine mirror configured: pass --alpine-mirror URL, set %s or give the repository a url:",
 				strings.Join(r.Suites, ","), EnvAlpineMirror)
 		}
 		keys := keyring.Keyring{}
@@ -58,17 +77,14 @@ func (o Options) alpineRepositories() ([]repo.Repository, keyring.Keyring, error
 		}
 		if r.Keyring != "" {
 			if err := keys.Load(r.Keyring); err != nil {
-				return nil, nil, fmt.Errorf("repository %s: %w", mirror, err)
-			}
-			if err := all.Load(r.Keyring); err != nil {
-				return nil, nil, err
+				return nil, fmt.Errorf("repository %s: %w", mirror, err)
 			}
 		}
 		for _, name := range r.Suites {
 			out = append(out, repo.Repository{Mirror: mirror, Release: o.Spec.Release, Name: name, Keys: keys})
 		}
 	}
-	return out, all, nil
+	return out, nil
 }
 
 func alpinePolicy(p spec.Profile) aresolve.Policy {
@@ -100,87 +116,176 @@ func checkAlpineSpec(s *spec.Spec) error {
 	return nil
 }
 
-// buildAlpine resolves, fetches and assembles an Alpine image per architecture. Each image
-// is one layer; lockfiles, provenance of the resolution and layer caching are Debian-only so
-// far.
-func buildAlpine(ctx context.Context, o Options) (*Output, error) {
+// AlpinePlan is one architecture's Alpine resolution: the verified index files it read and
+// the packages, each pinned by its file's SHA-256 (apk indexes carry only the SHA-1 of a
+// package's control segment, so the files are fetched while planning).
+type AlpinePlan struct {
+	Indexes  []AlpineIndex
+	Packages []AlpinePackage
+}
+
+// AlpineIndex is one APKINDEX.tar.gz as read.
+type AlpineIndex struct {
+	URL    string // …/<release>/<repository>/<arch>/APKINDEX.tar.gz
+	SHA256 string
+	// Mirror, Release and Repository are what the URL was made of ("" for one from a
+	// provenance, which records only the URL).
+	Mirror, Release, Repository string
+}
+
+// base is the repository's line in /etc/apk/repositories: the URL without /<arch>/APKINDEX.tar.gz.
+func (ix AlpineIndex) base() string {
+	u := strings.TrimSuffix(ix.URL, "/APKINDEX.tar.gz")
+	return u[:max(strings.LastIndex(u, "/"), 0)]
+}
+
+// AlpinePackage is one package of a plan.
+type AlpinePackage struct {
+	Pin           repo.Pin
+	Origin        string // o:, the source package
+	InstalledSize int64
+	Depends       []string
+	Index         string // URL of the index that listed it ("" from a provenance)
+	Why           []string
+
+	pkg  *apkindex.Package // the verified index record, when resolved in this process
+	path string            // the verified file in the cache, when fetched in this process
+	keys keyring.Keyring   // the keys of its repository, when resolved in this process
+}
+
+// cuts converts the Alpine resolver's cuts to the build's (the fields are the same).
+func cuts(in []aresolve.Cut) []resolve.Cut {
+	out := make([]resolve.Cut, 0, len(in))
+	for _, c := range in {
+		out = append(out, resolve.Cut{From: c.From, To: c.To, Relation: c.Relation, Reason: c.Reason})
+	}
+	return out
+}
+
+// resolveAlpine loads the verified indexes, resolves the spec and fetches (verifying) every
+// package for each architecture.
+func resolveAlpine(ctx context.Context, o Options) ([]*Plan, error) {
 	if err := checkAlpineSpec(o.Spec); err != nil {
 		return nil, err
 	}
-	repos, allKeys, err := o.alpineRepositories()
+	repos, err := o.alpineRepositories()
 	if err != nil {
 		return nil, err
 	}
 	client := &repo.Client{Downloader: o.Downloader, Log: o.log()}
-	out := &Output{Tags: o.Spec.Tags}
+	var plans []*Plan
 	for _, arch := range o.archs() {
-		apkArch, res, keys, err := o.resolveAlpineArch(ctx, client, repos, arch)
+		_, set, res, err := o.resolveAlpineArch(ctx, client, repos, arch)
 		if err != nil {
 			return nil, err
 		}
 		for _, c := range res.Cuts {
 			o.log().Info("cut", "arch", arch, "from", c.From, "to", c.To, "relation", c.Relation, "reason", c.Reason)
 		}
+		ap := &AlpinePlan{}
+		for _, ix := range set.Indexes {
+			ap.Indexes = append(ap.Indexes, AlpineIndex{URL: ix.URL, SHA256: ix.SHA256, Mirror: strings.TrimRight(ix.Repository.Mirror, "/"),
+				Release: ix.Repository.Release, Repository: ix.Repository.Name})
+		}
 		start := time.Now()
-		inputs := make([]image.Input, 0, len(res.Packages))
 		for _, s := range res.Packages {
-			path, err := client.Fetch(ctx, s.Pkg, keys[s.Pkg.Repository])
+			p := s.Pkg
+			keys := set.Keys[p.Repository]
+			path, sum, err := client.FetchSum(ctx, p, keys)
 			if err != nil {
 				return nil, err
 			}
-			inputs = append(inputs, image.Input{Pkg: s.Pkg, Path: path, Keys: keys[s.Pkg.Repository]})
+			ap.Packages = append(ap.Packages, AlpinePackage{
+				Pin: repo.Pin{URL: p.FileURL(), SHA256: sum, Size: p.Size, Name: p.Name, Version: p.Version, Arch: p.Arch,
+					Checksum: p.Checksum.String()},
+				Origin: p.Origin, InstalledSize: p.InstalledSize, Depends: p.Depends,
+				Index: strings.TrimSuffix(p.Repository, "/") + "/APKINDEX.tar.gz", Why: s.Why,
+				pkg: p, path: path, keys: keys,
+			})
 		}
-		o.log().Info("fetched packages", "arch", arch, "count", len(inputs), "elapsed", time.Since(start).Round(time.Millisecond))
-		im, err := o.assembleAlpine(inputs, repos, allKeys, arch, apkArch)
-		if err != nil {
-			return nil, err
-		}
-		out.Images = append(out.Images, im)
+		o.log().Info("fetched packages", "arch", arch, "count", len(ap.Packages), "elapsed", time.Since(start).Round(time.Millisecond))
+		plans = append(plans, &Plan{Arch: arch, Result: &resolve.Result{Cuts: cuts(res.Cuts)}, Alpine: ap})
 	}
-	if len(out.Images) > 1 {
-		imgs := make([]v1.Image, len(out.Images))
-		for i, im := range out.Images {
-			imgs[i] = im.Image
-		}
-		idx, err := oci.Index(imgs, o.annotations(out.Images[0].Assembly))
-		if err != nil {
-			return nil, fmt.Errorf("image index: %w", err)
-		}
-		out.Index = idx
+	return plans, nil
+}
+
+// buildAlpineArch assembles one architecture's image from its plan. Packages the plan
+// does not hold verified files for (a lock's, a provenance's) are fetched by their pinned
+// SHA-256 and checked against the trusted keys; no index is read.
+func (o Options) buildAlpineArch(ctx context.Context, p *Plan) (*Image, error) {
+	if err := checkAlpineSpec(o.Spec); err != nil {
+		return nil, err
 	}
-	return out, nil
+	apkArch, ok := apkArchs[p.Arch]
+	if !ok {
+		return nil, fmt.Errorf("architecture %s has no Alpine port", p.Arch)
+	}
+	allKeys, err := o.alpineKeys()
+	if err != nil {
+		return nil, err
+	}
+	client := &repo.Client{Downloader: o.Downloader, Log: o.log()}
+	start := time.Now()
+	inputs := make([]image.Input, 0, len(p.Alpine.Packages))
+	fetched := 0
+	for _, ap := range p.Alpine.Packages {
+		in := image.Input{Pkg: ap.pkg, Path: ap.path, Keys: ap.keys}
+		if in.Path == "" {
+			in.Keys = allKeys
+			if in.Path, in.Pkg, err = client.FetchPinned(ctx, ap.Pin, allKeys); err != nil {
+				return nil, err
+			}
+			fetched++
+		}
+		inputs = append(inputs, in)
+	}
+	if fetched > 0 {
+		o.log().Info("fetched pinned packages", "arch", p.Arch, "count", fetched, "elapsed", time.Since(start).Round(time.Millisecond))
+	}
+	// Installation order is part of the image (shared directories keep the first package's
+	// metadata); by name, whatever order the plan was recorded in.
+	slices.SortFunc(inputs, func(a, b image.Input) int { return strings.Compare(a.Pkg.Name, b.Pkg.Name) })
+	var lines []string
+	for _, ix := range p.Alpine.Indexes {
+		lines = append(lines, ix.base())
+	}
+	epoch := o.Epoch
+	if p.Epoch != nil {
+		epoch = p.Epoch
+	}
+	return o.assembleAlpine(p, inputs, lines, allKeys, apkArch, epoch)
 }
 
 // resolveAlpineArch loads the verified indexes for one architecture and resolves the spec.
-func (o Options) resolveAlpineArch(ctx context.Context, client *repo.Client, repos []repo.Repository, arch string) (string, *aresolve.Result, map[string]keyring.Keyring, error) {
+func (o Options) resolveAlpineArch(ctx context.Context, client *repo.Client, repos []repo.Repository, arch string) (string, *repo.Set, *aresolve.Result, error) {
 	apkArch, ok := apkArchs[arch]
 	if !ok {
 		return "", nil, nil, fmt.Errorf("architecture %s has no Alpine port", arch)
 	}
-	pkgs, keys, err := client.Load(ctx, repos, apkArch)
+	set, err := client.LoadSet(ctx, repos, apkArch)
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("load repositories for %s: %w", arch, err)
 	}
-	res, err := aresolve.Resolve(pkgs, aresolve.Request{Packages: o.Spec.Packages, Exclude: o.Spec.Exclude,
+	res, err := aresolve.Resolve(set.Packages, aresolve.Request{Packages: o.Spec.Packages, Exclude: o.Spec.Exclude,
 		Allow: o.Spec.Allow, Policy: alpinePolicy(o.Spec.Profile), Arch: apkArch})
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("resolve %s (%s): %w", o.Spec.Name, arch, err)
 	}
-	return apkArch, res, keys, nil
+	return apkArch, set, res, nil
 }
 
 // ResolveAlpine reports what an Alpine spec resolves to, per architecture, in the format of
 // spartan resolve (Suite is the repository, e.g. "main"; SHA256 is empty: apk indexes name a
 // package by the SHA-1 of its control segment, which Why does not need).
 func ResolveAlpine(ctx context.Context, o Options) ([]Resolution, error) {
-	repos, _, err := o.alpineRepositories()
+	repos, err := o.alpineRepositories()
 	if err != nil {
 		return nil, err
 	}
 	client := &repo.Client{Downloader: o.Downloader, Log: o.log()}
 	var out []Resolution
 	for _, arch := range o.archs() {
-		_, res, _, err := o.resolveAlpineArch(ctx, client, repos, arch)
+		_, _, res, err := o.resolveAlpineArch(ctx, client, repos, arch)
 		if err != nil {
 			return nil, err
 		}
@@ -202,13 +307,12 @@ func ResolveAlpine(ctx context.Context, o Options) ([]Resolution, error) {
 	return out, nil
 }
 
-func (o Options) assembleAlpine(inputs []image.Input, repos []repo.Repository, keys keyring.Keyring, arch, apkArch string) (*Image, error) {
-	opts := image.Options{Arch: apkArch, Release: o.Spec.Release, Profile: string(o.Spec.Profile), World: o.Spec.Packages, Keys: keys}
-	if o.Epoch != nil {
-		opts.Epoch = *o.Epoch
-	}
-	for _, r := range repos {
-		opts.Repositories = append(opts.Repositories, r.Base())
+func (o Options) assembleAlpine(p *Plan, inputs []image.Input, repositories []string, keys keyring.Keyring, apkArch string, epoch *time.Time) (*Image, error) {
+	arch := p.Arch
+	opts := image.Options{Arch: apkArch, Release: o.Spec.Release, Profile: string(o.Spec.Profile), World: o.Spec.Packages, Keys: keys,
+		Repositories: repositories}
+	if epoch != nil {
+		opts.Epoch = *epoch
 	}
 	for _, u := range o.Spec.Accounts.Users {
 		opts.Users = append(opts.Users, assemble.User{Name: u.Name, UID: u.UID, GID: u.GID, Home: u.Home, Shell: u.Shell})
@@ -246,6 +350,5 @@ func (o Options) assembleAlpine(inputs []image.Input, repos []repo.Repository, k
 	if err != nil {
 		return nil, err
 	}
-	// The Debian resolution is empty: Alpine images carry no Debian packages.
-	return &Image{Plan: &Plan{Arch: arch, Result: &resolve.Result{}}, Image: img, Assembly: asm, Digest: d}, nil
+	return &Image{Plan: p, Image: img, Assembly: asm, Digest: d}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -58,10 +59,10 @@ func (o Options) ImageName() string {
 // scanners will see) and the provenance of img, built between started and finished.
 func (o Options) Documents(img *Image, started, finished time.Time) (*Documents, error) {
 	name := o.ImageName()
-	if IsAlpine(o.Spec) {
+	if IsAlpine(o.Spec) && img.Plan.Alpine == nil {
 		// The provenance would name no verified package or index: refuse rather than attest
 		// less than was used.
-		return nil, fmt.Errorf("%s: SBOM and provenance attestations: %w (build without --sign-key and run spartan sbom on the image)", name, errAlpineUnsupported)
+		return nil, fmt.Errorf("%s (%s): provenance: the image has no Alpine plan to record", name, img.Plan.Arch)
 	}
 	subject, err := attest.NewSubject(name, img.Digest)
 	if err != nil {
@@ -72,6 +73,11 @@ func (o Options) Documents(img *Image, started, finished time.Time) (*Documents,
 		so.Cuts = res.Cuts
 		for _, s := range res.Packages {
 			so.Debs[s.Pkg.Name] = sbom.Deb{SHA256: strings.ToLower(s.Pkg.SHA256), URL: s.Pkg.URL()}
+		}
+	}
+	if ap := img.Plan.Alpine; ap != nil {
+		for _, p := range ap.Packages {
+			so.Debs[p.Pin.Name] = sbom.Deb{SHA256: p.Pin.SHA256, URL: p.Pin.URL}
 		}
 	}
 	inv, err := sbom.Read(img.Image)
@@ -118,6 +124,20 @@ func (o Options) Documents(img *Image, started, finished time.Time) (*Documents,
 				Annotations: map[string]string{
 					AnnotationPackage: p.Name, AnnotationVersion: p.Version, AnnotationArch: p.Architecture,
 				},
+			})
+		}
+	}
+	if ap := img.Plan.Alpine; ap != nil {
+		for _, ix := range ap.Indexes {
+			b.Releases = append(b.Releases, attest.ResourceDescriptor{URI: ix.URL, Digest: map[string]string{"sha256": ix.SHA256}})
+		}
+		for _, p := range ap.Packages {
+			a := map[string]string{AnnotationPackage: p.Pin.Name, AnnotationVersion: p.Pin.Version, AnnotationArch: p.Pin.Arch}
+			if p.Pin.Checksum != "" {
+				a[AnnotationAPKChecksum] = p.Pin.Checksum
+			}
+			b.Packages = append(b.Packages, attest.ResourceDescriptor{
+				Name: path.Base(p.Pin.URL), URI: p.Pin.URL, Digest: map[string]string{"sha256": p.Pin.SHA256}, Annotations: a,
 			})
 		}
 	}

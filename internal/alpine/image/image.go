@@ -84,11 +84,12 @@ func Assemble(inputs []Input, opts Options) (*Result, error) {
 	var newest time.Time
 	var names []string
 	for _, in := range inputs {
-		if err := a.install(in); err != nil {
+		info, err := a.install(in)
+		if err != nil {
 			return nil, fmt.Errorf("install %s %s: %w", in.Pkg.Name, in.Pkg.Version, err)
 		}
-		if in.Pkg.BuildTime.After(newest) {
-			newest = in.Pkg.BuildTime
+		if info.BuildTime.After(newest) {
+			newest = info.BuildTime
 		}
 		names = append(names, in.Pkg.Name)
 	}
@@ -109,21 +110,19 @@ func Assemble(inputs []Input, opts Options) (*Result, error) {
 	return &Result{Tar: data, Epoch: epoch.UTC(), Files: len(a.files), Packages: names, Notes: a.notes}, nil
 }
 
-func (a *assembler) install(in Input) error {
+func (a *assembler) install(in Input) (*apk.Info, error) {
 	f, err := os.Open(in.Path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer f.Close()
-	rec := installed.Package{
-		Name: in.Pkg.Name, Version: in.Pkg.Version, Arch: in.Pkg.Arch, Checksum: in.Pkg.Checksum.String(),
-		Size: in.Pkg.Size, InstalledSize: in.Pkg.InstalledSize, Description: in.Pkg.Description,
-		URL: in.Pkg.URL, License: in.Pkg.License, Origin: in.Pkg.Origin, Maintainer: in.Pkg.Maintainer,
-		Commit: in.Pkg.Commit, BuildTime: in.Pkg.BuildTime, Depends: in.Pkg.Depends, Provides: in.Pkg.Provides,
-		Replaces: in.Pkg.Replaces, ProviderPriority: in.Pkg.ProviderPriority, HasPriority: in.Pkg.HasPriority,
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
 	}
+	var files []installed.File
 	busybox := a.opts.Profile == Debug && in.Pkg.Name == "busybox"
-	_, err = apk.Read(f, apk.Options{Keys: in.Keys, Expect: in.Pkg, What: in.Path}, func(hdr *tar.Header, body io.Reader) error {
+	info, err := apk.Read(f, apk.Options{Keys: in.Keys, Expect: in.Pkg, What: in.Path}, func(hdr *tar.Header, body io.Reader) error {
 		p := "/" + strings.TrimSuffix(hdr.Name, "/")
 		if busybox {
 			// The debug image's tools live apart: only the binary, as /busybox/busybox.
@@ -160,22 +159,31 @@ func (a *assembler) install(in Input) error {
 		if s, ok := hdr.PAXRecords["APK-TOOLS.checksum.SHA1"]; ok {
 			f.SHA1, _ = hex.DecodeString(s)
 		}
-		rec.Files = append(rec.Files, f)
+		files = append(files, f)
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if busybox {
 		if _, ok := a.files[assemble.BusyboxDir+"/busybox"]; !ok {
-			return fmt.Errorf("busybox package has no /bin/busybox")
+			return nil, fmt.Errorf("busybox package has no /bin/busybox")
 		}
 		if err := a.busyboxLinks(); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	a.records = append(a.records, rec)
-	return nil
+	// The record comes from the verified file, not the index: an image built from a lock or
+	// a provenance, which pin files and read no index, is then the same image.
+	a.records = append(a.records, installed.Package{
+		Name: info.Name, Version: info.Version, Arch: info.Arch, Checksum: info.Checksum.String(),
+		Size: fi.Size(), InstalledSize: info.InstalledSize, Description: info.Description,
+		URL: info.URL, License: info.License, Origin: info.Origin, Maintainer: info.Maintainer,
+		Commit: info.Commit, BuildTime: info.BuildTime, Depends: info.Depends, Provides: info.Provides,
+		Replaces: info.Replaces, ProviderPriority: info.ProviderPriority, HasPriority: info.HasPriority,
+		Files: files,
+	})
+	return info, nil
 }
 
 func replaces(p *apkindex.Package, owner string) bool {
