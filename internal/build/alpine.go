@@ -310,7 +310,7 @@ func ResolveAlpine(ctx context.Context, o Options) ([]Resolution, error) {
 func (o Options) assembleAlpine(p *Plan, inputs []image.Input, repositories []string, keys keyring.Keyring, apkArch string, epoch *time.Time) (*Image, error) {
 	arch := p.Arch
 	opts := image.Options{Arch: apkArch, Release: o.Spec.Release, Profile: string(o.Spec.Profile), World: o.Spec.Packages, Keys: keys,
-		Repositories: repositories}
+		Repositories: repositories, LayerBudget: o.Spec.Layers}
 	if epoch != nil {
 		opts.Epoch = *epoch
 	}
@@ -327,9 +327,15 @@ func (o Options) assembleAlpine(p *Plan, inputs []image.Input, repositories []st
 	for _, n := range res.Notes {
 		o.log().Debug("assemble", "arch", arch, "note", n)
 	}
-	asm := &assemble.Result{Notes: res.Notes, Files: res.Files, Epoch: res.Epoch,
-		Layers: []assemble.Layer{{Name: "alpine", Packages: res.Packages}}}
-	img, err := oci.Image([]oci.Layer{{Name: "alpine", Tar: res.Tar}}, oci.Config{
+	asm := &assemble.Result{Notes: res.Notes, Files: res.Files, Epoch: res.Epoch}
+	layers := make([]oci.Layer, 0, len(res.Layers))
+	history := make([]string, 0, len(res.Layers))
+	for _, l := range res.Layers {
+		asm.Layers = append(asm.Layers, assemble.Layer{Name: l.Name, Packages: l.Packages, Tar: l.Tar})
+		layers = append(layers, oci.Layer{Name: l.Name, Tar: l.Tar})
+		history = append(history, "spartan: "+l.Name+" ("+strings.Join(l.Packages, " ")+")")
+	}
+	img, err := oci.Image(layers, oci.Config{
 		Arch:        oci.Arch(arch),
 		Variant:     oci.Variant(arch),
 		User:        o.Spec.Accounts.User(),
@@ -341,7 +347,7 @@ func (o Options) assembleAlpine(p *Plan, inputs []image.Input, repositories []st
 		Annotations: o.annotations(asm),
 		Created:     res.Epoch,
 		Healthcheck: healthConfig(o.Spec.Healthcheck),
-		History:     []string{"spartan: alpine (" + strings.Join(res.Packages, " ") + ")"},
+		History:     history,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("image %s (%s): %w", o.Spec.Name, arch, err)

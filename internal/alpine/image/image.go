@@ -47,8 +47,11 @@ type Options struct {
 	Profile string // Runtime, Debug or Dev
 	Users   []assemble.User
 	Groups  []assemble.Group
-	// Epoch is every entry's mtime; zero means the newest package build time.
+	// Epoch caps every entry's mtime (SOURCE_DATE_EPOCH) and is the synthesized entries'
+	// time; zero: no cap, and the synthesized entries get the newest package build time.
 	Epoch time.Time
+	// LayerBudget is the most layers the image may have (docs/layers.md; 0: the default, 10).
+	LayerBudget int
 	// For dev images: /etc/apk/repositories lines, the keys to place in /etc/apk/keys, and
 	// the requested names for /etc/apk/world.
 	Repositories []string
@@ -56,13 +59,21 @@ type Options struct {
 	World        []string
 }
 
-// Result is the assembled file system as one deterministic layer.
+// Result is the assembled file system as deterministic layers: packages grouped by origin
+// (their source package) as docs/layers.md lays out Debian's, then the synthesized files.
 type Result struct {
-	Tar      []byte
-	Epoch    time.Time
+	Layers   []Layer
+	Epoch    time.Time // the image's creation time: the synthesized entries' mtime
 	Files    int
 	Packages []string
 	Notes    []string // what was synthesized or changed, for logs and docs
+}
+
+// Layer is one layer tar and the packages whose files it holds.
+type Layer struct {
+	Name     string
+	Packages []string
+	Tar      []byte
 }
 
 type entry struct {
@@ -76,11 +87,13 @@ type assembler struct {
 	files   map[string]*entry
 	records []installed.Package
 	notes   []string
+	units   []assemble.Unit      // per package: origin and bytes, for grouping
+	times   map[string]time.Time // per package: its build time, capped by Epoch
 }
 
 // Assemble lays out the packages in the order given and synthesizes the rest.
 func Assemble(inputs []Input, opts Options) (*Result, error) {
-	a := &assembler{opts: opts, files: map[string]*entry{}}
+	a := &assembler{opts: opts, files: map[string]*entry{}, times: map[string]time.Time{}}
 	var newest time.Time
 	var names []string
 	for _, in := range inputs {
@@ -88,8 +101,16 @@ func Assemble(inputs []Input, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("install %s %s: %w", in.Pkg.Name, in.Pkg.Version, err)
 		}
-		if info.BuildTime.After(newest) {
-			newest = info.BuildTime
+		pt := info.BuildTime.UTC().Truncate(time.Second)
+		if !opts.Epoch.IsZero() && pt.After(opts.Epoch) {
+			pt = opts.Epoch.UTC().Truncate(time.Second)
+		}
+		if pt.Before(time.Unix(0, 0)) {
+			pt = time.Unix(0, 0).UTC()
+		}
+		a.times[in.Pkg.Name] = pt
+		if pt.After(newest) {
+			newest = pt
 		}
 		names = append(names, in.Pkg.Name)
 	}
@@ -103,11 +124,12 @@ func Assemble(inputs []Input, opts Options) (*Result, error) {
 	if epoch.IsZero() {
 		epoch = time.Unix(0, 0)
 	}
-	data, err := a.writeTar(epoch)
+	epoch = epoch.UTC().Truncate(time.Second)
+	layers, err := a.writeLayers(epoch)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Tar: data, Epoch: epoch.UTC(), Files: len(a.files), Packages: names, Notes: a.notes}, nil
+	return &Result{Layers: layers, Epoch: epoch, Files: len(a.files), Packages: names, Notes: a.notes}, nil
 }
 
 func (a *assembler) install(in Input) (*apk.Info, error) {
@@ -121,6 +143,7 @@ func (a *assembler) install(in Input) (*apk.Info, error) {
 		return nil, err
 	}
 	var files []installed.File
+	var size int64
 	busybox := a.opts.Profile == Debug && in.Pkg.Name == "busybox"
 	info, err := apk.Read(f, apk.Options{Keys: in.Keys, Expect: in.Pkg, What: in.Path}, func(hdr *tar.Header, body io.Reader) error {
 		p := "/" + strings.TrimSuffix(hdr.Name, "/")
@@ -144,6 +167,7 @@ func (a *assembler) install(in Input) (*apk.Info, error) {
 				return err
 			}
 			e.data = b
+			size += int64(len(b))
 		}
 		if old, ok := a.files[p]; ok {
 			if old.hdr.Typeflag == tar.TypeDir && h.Typeflag == tar.TypeDir {
@@ -173,6 +197,7 @@ func (a *assembler) install(in Input) (*apk.Info, error) {
 			return nil, err
 		}
 	}
+	a.units = append(a.units, assemble.Unit{Name: info.Name, Source: info.Origin, Bytes: size})
 	// The record comes from the verified file, not the index: an image built from a lock or
 	// a provenance, which pin files and read no index, is then the same image.
 	a.records = append(a.records, installed.Package{
@@ -205,7 +230,9 @@ func (a *assembler) busyboxLinks() error {
 		return err
 	}
 	for _, ap := range applets {
-		a.synth(assemble.BusyboxDir+"/"+ap, tar.Header{Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777}, nil)
+		// Derived from busybox, so in its layer.
+		p := assemble.BusyboxDir + "/" + ap
+		a.files[p] = &entry{hdr: tar.Header{Name: p, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777}, owner: "busybox"}
 	}
 	a.note("debug: busybox applets linked under %s (no /bin/sh)", assemble.BusyboxDir)
 	return nil
@@ -277,30 +304,115 @@ func (a *assembler) apkConfig() error {
 	return nil
 }
 
-// writeTar writes every entry sorted by path, parents first, with fixed times and owners.
-func (a *assembler) writeTar(epoch time.Time) ([]byte, error) {
-	for p := range a.files {
-		for d := path.Dir(p); d != "/" && d != "."; d = path.Dir(d) {
-			if _, ok := a.files[d]; !ok {
-				a.files[d] = &entry{hdr: tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o755}, owner: "spartan"}
-			}
+// writeLayers groups the packages by origin under the layer budget (assemble.GroupLayers,
+// the rules of docs/layers.md), then writes each layer: its packages' entries with every
+// directory above them, each entry at its package's time, so a layer's bytes depend on its
+// packages alone. Spartan's own files, the installed database among them, come last at the
+// image's creation time.
+func (a *assembler) writeLayers(created time.Time) ([]Layer, error) {
+	budget := a.opts.LayerBudget
+	if budget <= 0 {
+		budget = 10
+	}
+	var groups []assemble.LayerGroup
+	if budget > 1 {
+		groups = assemble.GroupLayers(a.units, budget, "shared")
+	}
+	layerOf := map[string]int{}
+	for i, g := range groups {
+		for _, p := range g.Packages {
+			layerOf[p] = i
 		}
 	}
-	paths := make([]string, 0, len(a.files))
-	for p := range a.files {
-		paths = append(paths, p)
+	rootfs := len(groups)
+	all := make([]string, 0, len(a.units)+1)
+	for _, u := range a.units {
+		all = append(all, u.Name)
 	}
-	sort.Strings(paths)
+	last := LayerGroupRootfs(budget, all)
+	groups = append(groups, last)
+	members := make([]map[string]bool, len(groups))
+	for i := range members {
+		members[i] = map[string]bool{}
+	}
+	for p, e := range a.files {
+		i, ok := layerOf[e.owner]
+		if !ok {
+			i = rootfs
+		}
+		members[i][p] = true
+		for d := path.Dir(p); d != "/" && d != "."; d = path.Dir(d) {
+			members[i][d] = true
+		}
+	}
+	layers := make([]Layer, len(groups))
+	for i, g := range groups {
+		var layerTime time.Time
+		for _, p := range g.Packages {
+			if t, ok := a.times[p]; ok && t.After(layerTime) {
+				layerTime = t
+			}
+		}
+		if i == rootfs {
+			layerTime = created
+		}
+		paths := make([]string, 0, len(members[i]))
+		for p := range members[i] {
+			paths = append(paths, p)
+		}
+		sort.Strings(paths)
+		data, err := a.writeTar(paths, func(p string) time.Time {
+			e := a.files[p]
+			if e == nil {
+				return layerTime
+			}
+			owner, ok := layerOf[e.owner]
+			if !ok {
+				owner = rootfs
+			}
+			if owner != i {
+				return layerTime // here only as the parent of this layer's entries
+			}
+			if t, ok := a.times[e.owner]; ok {
+				return t
+			}
+			return created
+		})
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", g.Name, err)
+		}
+		layers[i] = Layer{Name: g.Name, Packages: g.Packages, Tar: data}
+	}
+	return layers, nil
+}
+
+// LayerGroupRootfs is the synthesized layer: with a budget of 1 it holds every package too.
+func LayerGroupRootfs(budget int, pkgs []string) assemble.LayerGroup {
+	g := assemble.LayerGroup{Name: assemble.RootfsPackage, Packages: []string{assemble.RootfsPackage}}
+	if budget == 1 {
+		g.Packages = append(append([]string(nil), pkgs...), assemble.RootfsPackage)
+	}
+	return g
+}
+
+// writeTar writes the given entries (sorted, parents first) with fixed owners and the times
+// mtime gives; a directory no entry describes is 0755 root.
+func (a *assembler) writeTar(paths []string, mtime func(string) time.Time) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, p := range paths {
-		e := a.files[p]
-		h := e.hdr
+		var h tar.Header
+		var data []byte
+		if e := a.files[p]; e != nil {
+			h, data = e.hdr, e.data
+		} else {
+			h = tar.Header{Typeflag: tar.TypeDir, Mode: 0o755}
+		}
 		h.Name = strings.TrimPrefix(p, "/")
 		if h.Typeflag == tar.TypeDir {
 			h.Name += "/"
 		}
-		h.ModTime, h.AccessTime, h.ChangeTime = epoch, time.Time{}, time.Time{}
+		h.ModTime, h.AccessTime, h.ChangeTime = mtime(p).UTC(), time.Time{}, time.Time{}
 		h.Format = tar.FormatPAX
 		if h.Typeflag == tar.TypeLink {
 			h.Linkname = strings.TrimPrefix(path.Clean("/"+h.Linkname), "/")
@@ -309,7 +421,7 @@ func (a *assembler) writeTar(epoch time.Time) ([]byte, error) {
 			return nil, fmt.Errorf("layer entry %s: %w", p, err)
 		}
 		if h.Typeflag == tar.TypeReg {
-			if _, err := tw.Write(e.data); err != nil {
+			if _, err := tw.Write(data); err != nil {
 				return nil, err
 			}
 		}
