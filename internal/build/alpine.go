@@ -101,17 +101,9 @@ func alpinePolicy(p spec.Profile) aresolve.Policy {
 func checkAlpineSpec(s *spec.Spec) error {
 	switch {
 	case s.Base != nil:
-		return fmt.Errorf("%s: base: %w", s.Name, errAlpineUnsupported)
-	case len(s.Files) > 0:
-		return fmt.Errorf("%s: files: %w", s.Name, errAlpineUnsupported)
-	case s.Probe:
-		return fmt.Errorf("%s: the health probe: %w", s.Name, errAlpineUnsupported)
-	case len(s.Paths) > 0:
-		return fmt.Errorf("%s: paths: %w", s.Name, errAlpineUnsupported)
-	case len(s.Certificates) > 0:
-		return fmt.Errorf("%s: certificates: %w (install ca-certificates-bundle)", s.Name, errAlpineUnsupported)
-	case len(s.Trim.Paths) > 0 || len(s.Trim.JavaModules) > 0:
-		return fmt.Errorf("%s: trim paths and java modules: %w (Alpine splits docs into -doc packages)", s.Name, errAlpineUnsupported)
+		return fmt.Errorf("%s: base: %w (a custom image on an Alpine base; list the base's packages in packages: instead)", s.Name, errAlpineUnsupported)
+	case len(s.Trim.JavaModules) > 0:
+		return fmt.Errorf("%s: trim java-modules: %w", s.Name, errAlpineUnsupported)
 	}
 	return nil
 }
@@ -310,7 +302,15 @@ func ResolveAlpine(ctx context.Context, o Options) ([]Resolution, error) {
 func (o Options) assembleAlpine(p *Plan, inputs []image.Input, repositories []string, keys keyring.Keyring, apkArch string, epoch *time.Time) (*Image, error) {
 	arch := p.Arch
 	opts := image.Options{Arch: apkArch, Release: o.Spec.Release, Profile: string(o.Spec.Profile), World: o.Spec.Packages, Keys: keys,
-		Repositories: repositories, LayerBudget: o.Spec.Layers}
+		Repositories: repositories, LayerBudget: o.Spec.Layers, TrimPaths: o.Spec.Trim.Paths}
+	var err error
+	if opts.Certificates, err = readCertificates(o.Spec.Certificates); err != nil {
+		return nil, err
+	}
+	for _, sp := range o.Spec.Paths {
+		opts.Paths = append(opts.Paths, assemble.Path{Path: sp.Path, Type: string(sp.Type), Content: sp.Content, Target: sp.Target,
+			Mode: fileMode(sp.Mode), UID: sp.UID, GID: sp.GID})
+	}
 	if epoch != nil {
 		opts.Epoch = *epoch
 	}
@@ -335,6 +335,13 @@ func (o Options) assembleAlpine(p *Plan, inputs []image.Input, repositories []st
 		layers = append(layers, oci.Layer{Name: l.Name, Tar: l.Tar})
 		history = append(history, "spartan: "+l.Name+" ("+strings.Join(l.Packages, " ")+")")
 	}
+	// The health probe (static Go) and the spec's files: as on Debian, above the packages.
+	top, topHistory, err := o.topLayers(arch, opts.Epoch)
+	if err != nil {
+		return nil, err
+	}
+	layers = append(layers, top...)
+	history = append(history, topHistory...)
 	img, err := oci.Image(layers, oci.Config{
 		Arch:        oci.Arch(arch),
 		Variant:     oci.Variant(arch),

@@ -173,3 +173,62 @@ func TestBuildAlpineRefusals(t *testing.T) {
 		}
 	})
 }
+
+// TestBuildAlpineFilesAndProbe: the spec's files: and the health probe are layers above the
+// packages as on Debian; base: is refused by name.
+func TestBuildAlpineFilesAndProbe(t *testing.T) {
+	srv, s, dl := alpineFixture(t, alpineSpec+`files:
+  - {src: ./app, dest: /app, owner: "65532:65532"}
+healthcheck:
+  probe: tcp://127.0.0.1:8080
+`, apkMusl, apkHello)
+	if err := os.MkdirAll(filepath.Join(s.Dir, "app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "app", "main.py"), []byte("print(1)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Build(context.Background(), Options{Spec: s, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range out.Images[0].Assembly.Layers {
+		names = append(names, l.Name)
+	}
+	cfg, err := out.Images[0].Image.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hist []string
+	for _, h := range cfg.History {
+		hist = append(hist, h.CreatedBy)
+	}
+	if got := strings.Join(names, " "); got != "hello musl spartan-rootfs" {
+		t.Errorf("package layers %s", got)
+	}
+	if got := strings.Join(hist, "|"); !strings.Contains(got, "spartan: spartan-probe") || !strings.Contains(got, "spartan: files /app") {
+		t.Errorf("history %s", got)
+	}
+	if cfg.Config.Healthcheck == nil || len(cfg.Config.Healthcheck.Test) == 0 {
+		t.Errorf("no healthcheck in the config: %+v", cfg.Config.Healthcheck)
+	}
+	names = nil
+	tr := tar.NewReader(mutate.Extract(out.Images[0].Image))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		names = append(names, h.Name)
+	}
+	if all := " " + strings.Join(names, " ") + " "; !strings.Contains(all, " app/main.py ") || !strings.Contains(all, "spartan-probe") {
+		t.Errorf("the image lacks the files or the probe: %s", all)
+	}
+
+	_, based, _ := alpineFixture(t, alpineSpec, apkMusl)
+	based.Base = &spec.Spec{Name: "base"}
+	if _, err := Build(context.Background(), Options{Spec: based, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl}); err == nil || !strings.Contains(err.Error(), "base:") {
+		t.Errorf("base: on an Alpine spec: %v", err)
+	}
+}

@@ -52,6 +52,13 @@ type Options struct {
 	Epoch time.Time
 	// LayerBudget is the most layers the image may have (docs/layers.md; 0: the default, 10).
 	LayerBudget int
+	// Paths are the spec's own entries; they replace package files at the same path.
+	Paths []assemble.Path
+	// Certificates (PEM) are appended to the CA bundle (created when no package ships one).
+	Certificates [][]byte
+	// TrimPaths are the spec's trim patterns (assemble.TrimMatch); matching package files,
+	// not directories, are left out and out of the installed database.
+	TrimPaths []string
 	// For dev images: /etc/apk/repositories lines, the keys to place in /etc/apk/keys, and
 	// the requested names for /etc/apk/world.
 	Repositories []string
@@ -147,6 +154,9 @@ func (a *assembler) install(in Input) (*apk.Info, error) {
 	busybox := a.opts.Profile == Debug && in.Pkg.Name == "busybox"
 	info, err := apk.Read(f, apk.Options{Keys: in.Keys, Expect: in.Pkg, What: in.Path}, func(hdr *tar.Header, body io.Reader) error {
 		p := "/" + strings.TrimSuffix(hdr.Name, "/")
+		if hdr.Typeflag != tar.TypeDir && a.trimmed(p) {
+			return nil
+		}
 		if busybox {
 			// The debug image's tools live apart: only the binary, as /busybox/busybox.
 			if p != "/bin/busybox" {
@@ -211,6 +221,15 @@ func (a *assembler) install(in Input) (*apk.Info, error) {
 	return info, nil
 }
 
+func (a *assembler) trimmed(p string) bool {
+	for _, pat := range a.opts.TrimPaths {
+		if assemble.TrimMatch(pat, p) {
+			return true
+		}
+	}
+	return false
+}
+
 func replaces(p *apkindex.Package, owner string) bool {
 	for _, r := range p.Replaces {
 		name := r
@@ -266,6 +285,24 @@ func (a *assembler) synthesize() error {
 		a.synth("/etc/os-release", tar.Header{Typeflag: tar.TypeReg, Mode: 0o644}, osRelease(a.opts.Release))
 		a.note("os-release: no package ships it (alpine-release does); written from the release %s", a.opts.Release)
 	}
+	if err := a.specPaths(); err != nil {
+		return err
+	}
+	if len(a.opts.Certificates) > 0 {
+		a.caBundle()
+	}
+	// A package file Spartan replaced is no longer the package's: its record must not claim
+	// it (nor its checksum), as dpkg records lose replaced files on Debian.
+	for i := range a.records {
+		r := &a.records[i]
+		kept := r.Files[:0]
+		for _, f := range r.Files {
+			if e := a.files[f.Path]; f.Dir || e != nil && e.owner == r.Name {
+				kept = append(kept, f)
+			}
+		}
+		r.Files = kept
+	}
 	var db bytes.Buffer
 	if err := installed.Write(&db, a.records); err != nil {
 		return err
@@ -277,6 +314,67 @@ func (a *assembler) synthesize() error {
 		}
 	}
 	return nil
+}
+
+// specPaths adds the spec's own entries.
+func (a *assembler) specPaths() error {
+	for _, sp := range a.opts.Paths {
+		p := path.Clean("/" + sp.Path)
+		if p == "/" {
+			return fmt.Errorf("paths: %q is the root", sp.Path)
+		}
+		mode := int64(sp.Mode.Perm())
+		if sp.Mode&os.ModeSetuid != 0 {
+			mode |= 0o4000
+		}
+		if sp.Mode&os.ModeSetgid != 0 {
+			mode |= 0o2000
+		}
+		if sp.Mode&os.ModeSticky != 0 {
+			mode |= 0o1000
+		}
+		h := tar.Header{Mode: mode, Uid: sp.UID, Gid: sp.GID}
+		var data []byte
+		switch sp.Type {
+		case assemble.TypeDirectory:
+			h.Typeflag = tar.TypeDir
+			if mode == 0 {
+				h.Mode = 0o755
+			}
+		case assemble.TypeFile:
+			h.Typeflag, data = tar.TypeReg, []byte(sp.Content)
+			if mode == 0 {
+				h.Mode = 0o644
+			}
+		case assemble.TypeSymlink:
+			h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, sp.Target, 0o777
+		default:
+			return fmt.Errorf("paths: %s: type %q is not directory, file or symlink", sp.Path, sp.Type)
+		}
+		if old, ok := a.files[p]; ok && old.owner != "spartan" {
+			a.note("paths: %s replaces the file of %s", p, old.owner)
+		}
+		a.synth(p, h, data)
+	}
+	return nil
+}
+
+// caBundle appends the spec's certificates to the bundle ca-certificates-bundle ships (apk
+// would have run update-ca-certificates; Spartan runs nothing), or writes one with them alone.
+func (a *assembler) caBundle() {
+	const bundle = "/etc/ssl/certs/ca-certificates.crt"
+	var data []byte
+	if e, ok := a.files[bundle]; ok && e.hdr.Typeflag == tar.TypeReg {
+		data = append(data, e.data...)
+	}
+	for _, c := range a.opts.Certificates {
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			data = append(data, '\n')
+		}
+		data = append(data, c...)
+	}
+	a.synth(bundle, tar.Header{Typeflag: tar.TypeReg, Mode: 0o644}, data)
+	a.note("certificates: %d appended to %s", len(a.opts.Certificates), bundle)
 }
 
 // osRelease is what alpine-release would ship for the branch.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spartan-images/spartan/internal/alpine/apkindex"
 	"github.com/spartan-images/spartan/internal/alpine/keyring"
+	"github.com/spartan-images/spartan/internal/assemble"
 	"github.com/spartan-images/spartan/internal/inventory"
 	"github.com/spartan-images/spartan/internal/rootfs"
 	"github.com/spartan-images/spartan/internal/testkit"
@@ -260,4 +261,72 @@ func keysOf(m map[string]*tar.Header) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestSpecPathsCertificatesTrim: the spec's paths, extra certificates and trim patterns; the
+// installed database stops claiming what Spartan replaced or trimmed.
+func TestSpecPathsCertificatesTrim(t *testing.T) {
+	bundle := testkit.APK{Name: "ca-certificates-bundle", Version: "20250619-r0", Files: []testkit.File{
+		{Path: "etc/", Type: tar.TypeDir}, {Path: "etc/ssl/", Type: tar.TypeDir}, {Path: "etc/ssl/certs/", Type: tar.TypeDir},
+		{Path: "etc/ssl/certs/ca-certificates.crt", Body: "-----BEGIN CERTIFICATE-----\nmozilla\n-----END CERTIFICATE-----"}}}
+	docs := hello
+	docs.Files = append(append([]testkit.File(nil), hello.Files...), testkit.File{Path: "usr/share/", Type: tar.TypeDir},
+		testkit.File{Path: "usr/share/doc/", Type: tar.TypeDir}, testkit.File{Path: "usr/share/doc/hello/", Type: tar.TypeDir},
+		testkit.File{Path: "usr/share/doc/hello/README", Body: "read me"})
+	b := buildInputs(t, bundle, docs, musl)
+	corp := "-----BEGIN CERTIFICATE-----\ncorp\n-----END CERTIFICATE-----\n"
+	res, err := Assemble(b.inputs, Options{Arch: "x86_64", Release: "v3.22", Profile: Runtime,
+		Certificates: [][]byte{[]byte(corp)}, TrimPaths: []string{"/usr/share/doc/**"},
+		Paths: []assemble.Path{
+			{Path: "/app", Type: assemble.TypeDirectory, Mode: 0o750, UID: 65532, GID: 65532},
+			{Path: "/etc/app.conf", Type: assemble.TypeFile, Content: "x=1\n"},
+			{Path: "/usr/bin/hi", Type: assemble.TypeSymlink, Target: "hello"},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := entriesOf(t, res)
+	if h := es["app/"]; h == nil || h.Mode != 0o750 || h.Uid != 65532 {
+		t.Errorf("/app %+v", h)
+	}
+	if h := es["etc/app.conf"]; h == nil || h.Mode != 0o644 || h.Size != 4 {
+		t.Errorf("/etc/app.conf %+v", h)
+	}
+	if h := es["usr/bin/hi"]; h == nil || h.Linkname != "hello" {
+		t.Errorf("/usr/bin/hi %+v", h)
+	}
+	if es["usr/share/doc/hello/README"] != nil {
+		t.Error("trimmed file in the image")
+	}
+	var bundleText string
+	for _, l := range res.Layers {
+		tr := tar.NewReader(bytes.NewReader(l.Tar))
+		for {
+			h, err := tr.Next()
+			if err != nil {
+				break
+			}
+			if h.Name == "etc/ssl/certs/ca-certificates.crt" {
+				data, _ := io.ReadAll(tr)
+				bundleText = string(data)
+				if l.Name != "spartan-rootfs" {
+					t.Errorf("the extended bundle is in layer %s", l.Name)
+				}
+			}
+		}
+	}
+	if bundleText != "-----BEGIN CERTIFICATE-----\nmozilla\n-----END CERTIFICATE-----\n"+corp {
+		t.Errorf("bundle %q", bundleText)
+	}
+	inv := inventoryOf(t, res)
+	if fs := inv.Package("hello").Files; len(fs) != 1 || fs[0].Path != "/usr/bin/hello" {
+		t.Errorf("hello's files %+v, want /usr/bin/hello alone", fs)
+	}
+	for _, name := range []string{"ca-certificates-bundle", "hello"} {
+		for _, f := range inv.Package(name).Files {
+			if f.Path == "/etc/ssl/certs/ca-certificates.crt" || f.Path == "/usr/share/doc/hello/README" {
+				t.Errorf("%s's record still lists %s", name, f.Path)
+			}
+		}
+	}
 }
