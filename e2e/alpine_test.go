@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
 	"github.com/spartan-images/spartan/internal/testkit"
 )
 
@@ -244,8 +246,9 @@ func (a *alpineRun) readSide(t *testing.T, archive string) {
 // the timeline, and compare to show the bump.
 func (a *alpineRun) update(t *testing.T, srv *testkit.APKServer, main *testkit.APKRepo) {
 	for i := range main.Packages {
-		if main.Packages[i].Name == "hello" {
-			main.Packages[i].Version = "1.0-r1"
+		if p := &main.Packages[i]; p.Name == "hello" {
+			p.Version = "1.0-r1"
+			p.Files = append(append([]testkit.File(nil), p.Files...), testkit.File{Path: "usr/share/hello/NEWS", Body: "1.0-r1: fixes CVE-2099-0001\n"})
 		}
 	}
 	files, err := main.Build()
@@ -263,6 +266,16 @@ func (a *alpineRun) update(t *testing.T, srv *testkit.APKServer, main *testkit.A
 	if err != nil || !strings.Contains(string(lock), `"version": "1.0-r1"`) {
 		t.Errorf("the lock does not pin hello 1.0-r1 (%v)", err)
 	}
+	// The rewritten lock builds the updated image; of its layers only hello's and the
+	// synthesized one (which holds the installed database) differ from the first image's.
+	updated := filepath.Join(a.dir, "hello-alpine-updated.tar")
+	lb := must(t, a.spartan(t, nil, "build", a.specDir, "--arch", "amd64", "--locked", "--archive", updated), "build --locked after update (alpine)")
+	if !strings.Contains(up.stdout, lastLine(lb.stdout)) {
+		t.Errorf("the locked build %s is not the image update made:\n%s", lastLine(lb.stdout), up.stdout)
+	}
+	if got := changedLayers(t, a.archive, updated); got != "hello spartan-rootfs" {
+		t.Errorf("the update changed the layers %q, want hello and spartan-rootfs", got)
+	}
 	tlr := must(t, spartan(t, nil, "timeline", "hello-alpine", "--timeline", tl, "--db", a.db), "spartan timeline (alpine)")
 	t.Logf("spartan timeline:\n%s", tlr.stdout)
 	if !strings.Contains(tlr.stdout, "CVE-2099-0001") {
@@ -275,4 +288,38 @@ func (a *alpineRun) update(t *testing.T, srv *testkit.APKServer, main *testkit.A
 	}
 	au := spartan(t, nil, "audit", "oci:"+filepath.Join(layouts, "hello-alpine"), "--db", a.db)
 	t.Logf("audit of the update:\n%s", au.stdout)
+}
+
+// changedLayers names the layers (by their history's "spartan: NAME") whose uncompressed
+// digests differ between two docker-archives of the same layout.
+func changedLayers(t *testing.T, before, after string) string {
+	t.Helper()
+	read := func(p string) ([]string, []string) {
+		img, err := tarball.ImageFromPath(p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names, ids []string
+		for i, h := range cfg.History {
+			names = append(names, strings.Fields(h.CreatedBy)[1])
+			ids = append(ids, cfg.RootFS.DiffIDs[i].String())
+		}
+		return names, ids
+	}
+	bn, bi := read(before)
+	an, ai := read(after)
+	if strings.Join(bn, " ") != strings.Join(an, " ") {
+		t.Fatalf("layers %v before, %v after", bn, an)
+	}
+	var changed []string
+	for i := range bi {
+		if bi[i] != ai[i] {
+			changed = append(changed, an[i])
+		}
+	}
+	return strings.Join(changed, " ")
 }
