@@ -2,6 +2,10 @@ package build
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -320,19 +324,36 @@ func (o Options) assembleAlpine(p *Plan, inputs []image.Input, repositories []st
 	for _, g := range o.Spec.Accounts.Groups {
 		opts.Groups = append(opts.Groups, assemble.Group{Name: g.Name, GID: g.GID, Members: g.Members})
 	}
-	res, err := image.Assemble(inputs, opts)
+	key, err := alpineAssemblyKey(p.Alpine.Packages, opts)
 	if err != nil {
-		return nil, fmt.Errorf("assemble %s (%s): %w", o.Spec.Name, arch, err)
+		return nil, err
 	}
-	for _, n := range res.Notes {
+	start := time.Now()
+	var asm *assemble.Result
+	var layers []oci.Layer
+	hit := false
+	if !o.NoLayerCache {
+		asm, layers, hit = loadAssembly(o.Downloader.Cache, key)
+	}
+	if hit {
+		o.log().Info("reused cached layers", "arch", arch, "layers", len(layers), "elapsed", time.Since(start).Round(time.Millisecond))
+	} else {
+		res, err := image.Assemble(inputs, opts)
+		if err != nil {
+			return nil, fmt.Errorf("assemble %s (%s): %w", o.Spec.Name, arch, err)
+		}
+		asm = &assemble.Result{Notes: res.Notes, Files: res.Files, Epoch: res.Epoch}
+		for _, l := range res.Layers {
+			asm.Layers = append(asm.Layers, assemble.Layer{Name: l.Name, Packages: l.Packages, Tar: l.Tar})
+			layers = append(layers, oci.Layer{Name: l.Name, Tar: l.Tar})
+		}
+		o.log().Info("assembled layers", "arch", arch, "layers", len(asm.Layers), "files", asm.Files, "elapsed", time.Since(start).Round(time.Millisecond))
+	}
+	for _, n := range asm.Notes {
 		o.log().Debug("assemble", "arch", arch, "note", n)
 	}
-	asm := &assemble.Result{Notes: res.Notes, Files: res.Files, Epoch: res.Epoch}
-	layers := make([]oci.Layer, 0, len(res.Layers))
-	history := make([]string, 0, len(res.Layers))
-	for _, l := range res.Layers {
-		asm.Layers = append(asm.Layers, assemble.Layer{Name: l.Name, Packages: l.Packages, Tar: l.Tar})
-		layers = append(layers, oci.Layer{Name: l.Name, Tar: l.Tar})
+	history := make([]string, 0, len(asm.Layers))
+	for _, l := range asm.Layers {
 		history = append(history, "spartan: "+l.Name+" ("+strings.Join(l.Packages, " ")+")")
 	}
 	// The health probe (static Go) and the spec's files: as on Debian, above the packages.
@@ -340,7 +361,7 @@ func (o Options) assembleAlpine(p *Plan, inputs []image.Input, repositories []st
 	if err != nil {
 		return nil, err
 	}
-	layers = append(layers, top...)
+	layers = append(slices.Clip(layers), top...)
 	history = append(history, topHistory...)
 	img, err := oci.Image(layers, oci.Config{
 		Arch:        oci.Arch(arch),
@@ -352,16 +373,58 @@ func (o Options) assembleAlpine(p *Plan, inputs []image.Input, repositories []st
 		Cmd:         o.Spec.Cmd,
 		Labels:      o.labels(),
 		Annotations: o.annotations(asm),
-		Created:     res.Epoch,
+		Created:     asm.Epoch,
 		Healthcheck: healthConfig(o.Spec.Healthcheck),
 		History:     history,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("image %s (%s): %w", o.Spec.Name, arch, err)
 	}
+	if !hit {
+		if err := storeAssembly(o.Downloader.Cache, key, asm, img); err != nil {
+			o.log().Warn("could not cache the layers; the next build assembles again", "err", err)
+		}
+	}
 	d, err := oci.Digest(img)
 	if err != nil {
 		return nil, err
 	}
 	return &Image{Plan: p, Image: img, Assembly: asm, Digest: d}, nil
+}
+
+// alpineAssemblyKey hashes what decides an Alpine assembly's bytes, as assemblyKey does for
+// Debian: the executable, the options and each package's file digest.
+func alpineAssemblyKey(pkgs []AlpinePackage, opts image.Options) (string, error) {
+	self, err := executableDigest()
+	if err != nil {
+		return "", err
+	}
+	type in struct{ Name, Version, Arch, SHA256 string }
+	ins := make([]in, 0, len(pkgs))
+	for _, p := range pkgs {
+		ins = append(ins, in{p.Pin.Name, p.Pin.Version, p.Pin.Arch, p.Pin.SHA256})
+	}
+	slices.SortFunc(ins, func(a, b in) int { return strings.Compare(a.Name, b.Name) })
+	keys := map[string]string{}
+	for _, name := range opts.Keys.Names() {
+		der, err := x509.MarshalPKIXPublicKey(opts.Keys[name])
+		if err != nil {
+			return "", fmt.Errorf("layer cache key: %s: %w", name, err)
+		}
+		keys[name] = hex.EncodeToString(der)
+	}
+	o := opts
+	o.Keys = nil
+	b, err := json.Marshal(struct {
+		Self    string
+		Distro  string
+		Options image.Options
+		Keys    map[string]string
+		Inputs  []in
+	}{self, spec.DistroAlpine, o, keys, ins})
+	if err != nil {
+		return "", fmt.Errorf("layer cache key: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return "assembly/" + hex.EncodeToString(sum[:]), nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,8 +75,13 @@ func TestBuildAlpine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if blobs, _ := filepath.Glob(filepath.Join(dl.Cache.Dir, "blobs", "sha256", "*")); len(blobs) != 2 {
-		t.Errorf("cache holds %v, want the two verified packages", blobs)
+	for _, f := range []string{"hello-2.1-r0.apk", "musl-1.2.5-r10.apk"} {
+		if !dl.Cache.Has(sumHex(srv.Files["v3.22/main/x86_64/"+f])) {
+			t.Errorf("the cache lacks the verified %s", f)
+		}
+	}
+	if dl.Cache.Has(sumHex(srv.Files["v3.22/main/x86_64/busybox-1.37.0-r0.apk"])) {
+		t.Error("the cache holds busybox, which the runtime image cut")
 	}
 	img := out.Images[0].Image
 	cfg, err := img.ConfigFile()
@@ -230,5 +236,35 @@ healthcheck:
 	based.Base = &spec.Spec{Name: "base"}
 	if _, err := Build(context.Background(), Options{Spec: based, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl}); err == nil || !strings.Contains(err.Error(), "base:") {
 		t.Errorf("base: on an Alpine spec: %v", err)
+	}
+}
+
+// TestBuildAlpineLayerCache: a second build of the same packages reuses the cached layers and
+// gives the same image as a build that assembles afresh.
+func TestBuildAlpineLayerCache(t *testing.T) {
+	srv, s, dl := alpineFixture(t, alpineSpec, apkMusl, apkHello)
+	var logs strings.Builder
+	o := Options{Spec: s, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	first, err := Build(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "reused cached layers") {
+		t.Fatal("the first build hit the layer cache")
+	}
+	second, err := Build(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "reused cached layers") {
+		t.Error("the second build assembled again")
+	}
+	o.NoLayerCache = true
+	fresh, err := Build(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Images[0].Digest != first.Images[0].Digest || fresh.Images[0].Digest != first.Images[0].Digest {
+		t.Errorf("digests: first %s, cached %s, afresh %s", first.Images[0].Digest, second.Images[0].Digest, fresh.Images[0].Digest)
 	}
 }
