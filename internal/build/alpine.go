@@ -104,8 +104,8 @@ func alpinePolicy(p spec.Profile) aresolve.Policy {
 // checkAlpineSpec refuses what the Alpine path does not implement rather than ignoring it.
 func checkAlpineSpec(s *spec.Spec) error {
 	switch {
-	case s.Base != nil:
-		return fmt.Errorf("%s: base: %w (a custom image on an Alpine base; list the base's packages in packages: instead)", s.Name, errAlpineUnsupported)
+	case s.Base != nil && !IsAlpine(s.Base):
+		return fmt.Errorf("%s: base: %s builds from %s packages; an Alpine image can only extend an Alpine spec", s.Name, s.Base.Name, s.Base.Distro)
 	case len(s.Trim.JavaModules) > 0:
 		return fmt.Errorf("%s: trim java-modules: %w", s.Name, errAlpineUnsupported)
 	}
@@ -318,6 +318,9 @@ func (o Options) assembleAlpine(p *Plan, inputs []image.Input, repositories []st
 	if epoch != nil {
 		opts.Epoch = *epoch
 	}
+	if opts.BasePackages = o.alpineBasePackages(inputs); opts.BasePackages != nil {
+		opts.BaseLayerBudget = o.Spec.Base.Layers
+	}
 	for _, u := range o.Spec.Accounts.Users {
 		opts.Users = append(opts.Users, assemble.User{Name: u.Name, UID: u.UID, GID: u.GID, Home: u.Home, Shell: u.Shell})
 	}
@@ -427,4 +430,67 @@ func alpineAssemblyKey(pkgs []AlpinePackage, opts image.Options) (string, error)
 	}
 	sum := sha256.Sum256(b)
 	return "assembly/" + hex.EncodeToString(sum[:]), nil
+}
+
+// alpineBasePackages is the part of the image the spec's base would install: the closure of
+// the base's requested packages over the dependencies the packages themselves declare (names,
+// so:, cmd:, paths… matched against what the image's packages provide), so a build from a lock
+// or a provenance finds the same set. nil when the spec extends nothing.
+func (o Options) alpineBasePackages(inputs []image.Input) []string {
+	b := o.Spec.Base
+	if b == nil {
+		return nil
+	}
+	atom := func(s string) string {
+		if i := strings.IndexAny(s, "<>=~"); i >= 0 {
+			return s[:i]
+		}
+		return s
+	}
+	byProvide := map[string][]string{}
+	deps := map[string][]string{}
+	for _, in := range inputs {
+		p := in.Pkg
+		byProvide[p.Name] = append(byProvide[p.Name], p.Name)
+		for _, pr := range p.Provides {
+			byProvide[atom(pr)] = append(byProvide[atom(pr)], p.Name)
+		}
+		deps[p.Name] = p.Depends
+	}
+	in := map[string]bool{}
+	var queue []string
+	for _, name := range b.Packages {
+		for _, p := range byProvide[atom(name)] {
+			if !in[p] {
+				in[p] = true
+				queue = append(queue, p)
+			}
+		}
+	}
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		for _, d := range deps[name] {
+			if strings.HasPrefix(d, "!") {
+				continue
+			}
+			for _, p := range byProvide[atom(d)] {
+				if !in[p] {
+					in[p] = true
+					queue = append(queue, p)
+				}
+			}
+		}
+	}
+	var names []string
+	for _, in2 := range inputs {
+		if in[in2.Pkg.Name] {
+			names = append(names, in2.Pkg.Name)
+		}
+	}
+	if len(names) == 0 {
+		o.log().Warn("none of the base's packages is in this image: its layers cannot be shared", "base", b.Name)
+		return nil
+	}
+	return names
 }

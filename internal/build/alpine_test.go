@@ -2,6 +2,7 @@ package build
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -181,7 +182,7 @@ func TestBuildAlpineRefusals(t *testing.T) {
 }
 
 // TestBuildAlpineFilesAndProbe: the spec's files: and the health probe are layers above the
-// packages as on Debian; base: is refused by name.
+// packages as on Debian; an Alpine spec cannot extend a Debian one.
 func TestBuildAlpineFilesAndProbe(t *testing.T) {
 	srv, s, dl := alpineFixture(t, alpineSpec+`files:
   - {src: ./app, dest: /app, owner: "65532:65532"}
@@ -233,8 +234,8 @@ healthcheck:
 	}
 
 	_, based, _ := alpineFixture(t, alpineSpec, apkMusl)
-	based.Base = &spec.Spec{Name: "base"}
-	if _, err := Build(context.Background(), Options{Spec: based, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl}); err == nil || !strings.Contains(err.Error(), "base:") {
+	based.Base = &spec.Spec{Name: "base", Distro: "debian"}
+	if _, err := Build(context.Background(), Options{Spec: based, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl}); err == nil || !strings.Contains(err.Error(), "base: base builds from debian packages") {
 		t.Errorf("base: on an Alpine spec: %v", err)
 	}
 }
@@ -266,5 +267,79 @@ func TestBuildAlpineLayerCache(t *testing.T) {
 	}
 	if second.Images[0].Digest != first.Images[0].Digest || fresh.Images[0].Digest != first.Images[0].Digest {
 		t.Errorf("digests: first %s, cached %s, afresh %s", first.Images[0].Digest, second.Images[0].Digest, fresh.Images[0].Digest)
+	}
+}
+
+// TestBuildAlpineCustomImage: a spec extending an Alpine spec (base:) lays the base's packages
+// out as the base image does, so their layers are byte-identical in both images.
+func TestBuildAlpineCustomImage(t *testing.T) {
+	libfoo := testkit.APK{Name: "libfoo", Version: "1.0-r0", Origin: "foo", Depends: []string{"so:libc.musl-x86_64.so.1"},
+		Provides: []string{"so:libfoo.so.1=1"}, Files: []testkit.File{{Path: "usr/lib/", Type: tar.TypeDir}, {Path: "usr/lib/libfoo.so.1", Body: "\x7fELF foo"}}}
+	app := testkit.APK{Name: "app", Version: "2.0-r0", Depends: []string{"so:libfoo.so.1"},
+		Files: []testkit.File{{Path: "usr/bin/", Type: tar.TypeDir}, {Path: "usr/bin/app", Body: "\x7fELF app", Mode: 0o755}}}
+	dir := t.TempDir()
+	key, err := testkit.NewAPKKey("testkit-5f3a.rsa.pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := testkit.ServeAPK(t,
+		&testkit.APKRepo{Key: key, Prefix: "v3.22/main/", Packages: []testkit.APK{apkMusl, apkHello, libfoo, app}},
+		&testkit.APKRepo{Key: key, Prefix: "v3.22/community/", Packages: []testkit.APK{{Name: "extra", Version: "1-r0"}}})
+	dl := freshDownloader(t)
+	write := func(p, text string) string {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write(filepath.Join(dir, key.Name), string(key.PublicPEM()))
+	baseFile := write(filepath.Join(dir, "base", "spartan.yaml"), `name: base
+distro: alpine
+release: v3.22
+packages: [hello, libfoo]
+repositories:
+  - archive: main
+    keyring: ../`+key.Name+`
+`)
+	appFile := write(filepath.Join(dir, "app", "spartan.yaml"), "name: app\nbase: ../base\npackages: [app]\n")
+	build := func(file string) *Output {
+		t.Helper()
+		s, err := spec.Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, err = s.Variant(""); err != nil {
+			t.Fatal(err)
+		}
+		out, err := Build(context.Background(), Options{Spec: s, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl, NoLayerCache: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	base, custom := build(baseFile), build(appFile)
+	layers := func(o *Output) map[string][]byte {
+		m := map[string][]byte{}
+		for _, l := range o.Images[0].Assembly.Layers {
+			m[l.Name] = l.Tar
+		}
+		return m
+	}
+	var names []string
+	for _, l := range custom.Images[0].Assembly.Layers {
+		names = append(names, l.Name+"="+strings.Join(l.Packages, ","))
+	}
+	if got := strings.Join(names, " "); got != "foo=libfoo hello=hello musl=musl app=app spartan-rootfs=spartan-rootfs" {
+		t.Errorf("custom image layers %s", got)
+	}
+	bl, cl := layers(base), layers(custom)
+	for _, name := range []string{"foo", "hello", "musl"} {
+		if bl[name] == nil || !bytes.Equal(bl[name], cl[name]) {
+			t.Errorf("the base's %s layer differs in the custom image", name)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -52,6 +53,11 @@ type Options struct {
 	Epoch time.Time
 	// LayerBudget is the most layers the image may have (docs/layers.md; 0: the default, 10).
 	LayerBudget int
+	// BasePackages, for a custom image (spec base:), are the packages its base installs: they
+	// are installed first and laid out with BaseLayerBudget exactly as in the base image, the
+	// others above them with LayerBudget (their shared layer is "added").
+	BasePackages    []string
+	BaseLayerBudget int
 	// Paths are the spec's own entries; they replace package files at the same path.
 	Paths []assemble.Path
 	// Certificates (PEM) are appended to the CA bundle (created when no package ships one).
@@ -101,6 +107,21 @@ type assembler struct {
 // Assemble lays out the packages in the order given and synthesizes the rest.
 func Assemble(inputs []Input, opts Options) (*Result, error) {
 	a := &assembler{opts: opts, files: map[string]*entry{}, times: map[string]time.Time{}}
+	if len(opts.BasePackages) > 0 {
+		// The base's packages enter the tree first, so shared directories keep the base
+		// image's attributes and its layers stay byte-identical.
+		isBase := a.isBase()
+		inputs = slices.Clone(inputs)
+		slices.SortStableFunc(inputs, func(x, y Input) int {
+			switch bx, by := isBase[x.Pkg.Name], isBase[y.Pkg.Name]; {
+			case bx && !by:
+				return -1
+			case by && !bx:
+				return 1
+			}
+			return 0
+		})
+	}
 	var newest time.Time
 	var names []string
 	for _, in := range inputs {
@@ -219,6 +240,14 @@ func (a *assembler) install(in Input) (*apk.Info, error) {
 		Files: files,
 	})
 	return info, nil
+}
+
+func (a *assembler) isBase() map[string]bool {
+	m := map[string]bool{}
+	for _, p := range a.opts.BasePackages {
+		m[p] = true
+	}
+	return m
 }
 
 func (a *assembler) trimmed(p string) bool {
@@ -413,7 +442,23 @@ func (a *assembler) writeLayers(created time.Time) ([]Layer, error) {
 		budget = 10
 	}
 	var groups []assemble.LayerGroup
-	if budget > 1 {
+	switch {
+	case len(a.opts.BasePackages) > 0:
+		isBase := a.isBase()
+		var base, added []assemble.Unit
+		for _, u := range a.units {
+			if isBase[u.Name] {
+				base = append(base, u)
+			} else {
+				added = append(added, u)
+			}
+		}
+		bb := a.opts.BaseLayerBudget
+		if bb <= 0 {
+			bb = 10
+		}
+		groups = append(assemble.GroupLayers(base, bb, "shared"), assemble.GroupLayers(added, budget, "added")...)
+	case budget > 1:
 		groups = assemble.GroupLayers(a.units, budget, "shared")
 	}
 	layerOf := map[string]int{}
@@ -428,6 +473,9 @@ func (a *assembler) writeLayers(created time.Time) ([]Layer, error) {
 		all = append(all, u.Name)
 	}
 	last := LayerGroupRootfs(budget, all)
+	if len(a.opts.BasePackages) > 0 {
+		last = LayerGroupRootfs(2, all)
+	}
 	groups = append(groups, last)
 	members := make([]map[string]bool, len(groups))
 	for i := range members {
