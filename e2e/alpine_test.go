@@ -232,8 +232,9 @@ func provenanceDeps(t *testing.T, out string) map[string]string {
 func (a *alpineRun) readSide(t *testing.T, archive string) {
 	au := spartan(t, nil, "audit", archive, "--db", a.db)
 	t.Logf("spartan audit (alpine):\n%s%s", au.stdout, au.stderr)
-	if au.err != nil {
-		t.Errorf("audit of the Alpine image failed: %v", au.err)
+	// Nothing by design (no shell, apk database, musl paths) may be a finding: no FATAL, no WARN.
+	if au.err != nil || !strings.Contains(au.stdout+au.stderr, ": 0 FATAL, 0 WARN,") {
+		t.Errorf("audit of the Alpine image: %v", au.err)
 	}
 	vx := must(t, spartan(t, nil, "vex", archive, "--db", a.db), "spartan vex (alpine)")
 	if !strings.Contains(vx.stdout, "CVE-2099-0001") || !strings.Contains(vx.stdout, "pkg:apk/alpine/hello@1.0-r0") {
