@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/spartan-images/spartan/internal/build"
 	"github.com/spartan-images/spartan/internal/publish"
 	"github.com/spartan-images/spartan/internal/registry"
 )
@@ -33,9 +32,6 @@ digest is the last line of standard output; logs and progress go to standard err
 				VulnDB: g.dbPath(vulnDB), VulnDBRequired: vulnDB != "", Client: registry.New("spartan/" + version)}
 			// The key is unlocked before the build, so that a typo or a wrong password fails in a
 			// second rather than after the build.
-			if signKey != "" && build.IsAlpine(o.Spec) {
-				return errors.New("--sign-key: attestations of Alpine images are not supported yet (docs/alpine.md); build without it")
-			}
 			if signKey != "" {
 				if layoutDir == "" && pushRef == "" {
 					return errors.New("--sign-key needs somewhere to store the signatures: --oci DIR or --push REF")
@@ -71,7 +67,7 @@ digest is the last line of standard output; logs and progress go to standard err
 				return err
 			}
 			for _, im := range b.Output.Images {
-				o.Log.Info("image", "arch", im.Plan.Arch, "digest", im.Digest, "packages", len(im.Plan.Result.Packages))
+				o.Log.Info("image", "arch", im.Plan.Arch, "digest", im.Digest, "packages", im.Plan.PackageCount())
 			}
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), res.Digest)
 			return err

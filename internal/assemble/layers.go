@@ -72,22 +72,55 @@ func (a *assembler) planLayers() []layerPlan {
 // layer's): a layer per source group while they fit, else the budget-2 biggest groups by size
 // class get one and the rest share the layer named shared.
 func groupLayers(pkgs []*loaded, budget int, shared string) []layerPlan {
+	units := make([]Unit, 0, len(pkgs))
+	for _, l := range pkgs {
+		units = append(units, Unit{Name: l.in.Pkg.Name, Source: sourceOf(l), Bytes: l.bytes})
+	}
+	var plans []layerPlan
+	for _, g := range GroupLayers(units, budget, shared) {
+		plans = append(plans, layerPlan{name: g.Name, packages: g.Packages})
+	}
+	return plans
+}
+
+// Unit is a binary package as layer planning sees it: its source package and its installed
+// bytes.
+type Unit struct {
+	Name, Source string
+	Bytes        int64
+}
+
+// LayerGroup is one planned package layer: its name (the source package, or the shared
+// layer's) and its binary packages, sorted.
+type LayerGroup struct {
+	Name     string
+	Packages []string
+}
+
+// GroupLayers applies the layering rules of docs/layers.md to any distribution's packages: a
+// layer per source group while at most budget-1 fit (one slot is the synthesized layer's),
+// else the budget-2 biggest groups by size class get one and the rest share the layer named
+// shared. Own layers come by source name, then shared.
+func GroupLayers(units []Unit, budget int, shared string) []LayerGroup {
 	if budget == 1 {
 		// A base laid out in a single layer: its packages still share one layer.
 		budget = 2
 	}
 	bySource := map[string]*sourceGroup{}
 	var groups []*sourceGroup
-	for _, l := range pkgs {
-		src := sourceOf(l)
+	for _, u := range units {
+		src := u.Source
+		if src == "" {
+			src = u.Name
+		}
 		g := bySource[src]
 		if g == nil {
 			g = &sourceGroup{source: src}
 			bySource[src] = g
 			groups = append(groups, g)
 		}
-		g.packages = append(g.packages, l.in.Pkg.Name)
-		g.bytes += l.bytes
+		g.packages = append(g.packages, u.Name)
+		g.bytes += u.Bytes
 	}
 	sort.Slice(groups, func(i, j int) bool {
 		if ci, cj := sizeClass(groups[i].bytes), sizeClass(groups[j].bytes); ci != cj {
@@ -100,16 +133,16 @@ func groupLayers(pkgs []*loaded, budget int, shared string) []layerPlan {
 		own, rest = groups[:slots-1], groups[slots-1:]
 	}
 	sort.Slice(own, func(i, j int) bool { return own[i].source < own[j].source })
-	var plans []layerPlan
+	var plans []LayerGroup
 	for _, g := range own {
-		plans = append(plans, layerPlan{name: g.source, packages: sorted(g.packages)})
+		plans = append(plans, LayerGroup{Name: g.source, Packages: sorted(g.packages)})
 	}
 	if len(rest) > 0 {
 		var names []string
 		for _, g := range rest {
 			names = append(names, g.packages...)
 		}
-		plans = append(plans, layerPlan{name: shared, packages: sorted(names)})
+		plans = append(plans, LayerGroup{Name: shared, Packages: sorted(names)})
 	}
 	return plans
 }

@@ -80,3 +80,10 @@ func keepLocale(dir string, keep []string) bool {
 	}
 	return false
 }
+
+// TrimMatch tells whether a spec trim pattern ("/usr/lib/python3.13/test/**") matches an
+// image path, for other distributions' assemblers; copyright files never match.
+func TrimMatch(pattern, p string) bool {
+	p = strings.TrimPrefix(p, "/")
+	return !strings.HasSuffix(p, "/copyright") && matchTrim(strings.TrimPrefix(pattern, "/"), p)
+}

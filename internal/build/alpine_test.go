@@ -2,14 +2,15 @@ package build
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
@@ -75,8 +76,13 @@ func TestBuildAlpine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if blobs, _ := filepath.Glob(filepath.Join(dl.Cache.Dir, "blobs", "sha256", "*")); len(blobs) != 2 {
-		t.Errorf("cache holds %v, want the two verified packages", blobs)
+	for _, f := range []string{"hello-2.1-r0.apk", "musl-1.2.5-r10.apk"} {
+		if !dl.Cache.Has(sumHex(srv.Files["v3.22/main/x86_64/"+f])) {
+			t.Errorf("the cache lacks the verified %s", f)
+		}
+	}
+	if dl.Cache.Has(sumHex(srv.Files["v3.22/main/x86_64/busybox-1.37.0-r0.apk"])) {
+		t.Error("the cache holds busybox, which the runtime image cut")
 	}
 	img := out.Images[0].Image
 	cfg, err := img.ConfigFile()
@@ -116,9 +122,6 @@ func TestBuildAlpine(t *testing.T) {
 	}
 	if got := strings.Join(purls, " "); got != "pkg:apk/alpine/hello@2.1-r0?arch=x86_64&distro=alpine-3.22 pkg:apk/alpine/musl@1.2.5-r10?arch=x86_64&distro=alpine-3.22" {
 		t.Errorf("purls %s", got)
-	}
-	if _, err := (Options{Spec: s}).Documents(out.Images[0], time.Unix(0, 0), time.Unix(1, 0)); !errors.Is(err, errAlpineUnsupported) {
-		t.Errorf("attestations of an Alpine image: %v", err)
 	}
 	// Same inputs, same digest.
 	again, err := Build(context.Background(), Options{Spec: s, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl})
@@ -176,10 +179,167 @@ func TestBuildAlpineRefusals(t *testing.T) {
 			t.Errorf("refused package left %v in the cache", blobs)
 		}
 	})
-	t.Run("lockfile", func(t *testing.T) {
-		_, s, _ := alpineFixture(t, alpineSpec, apkMusl)
-		if _, err := Resolve(context.Background(), Options{Spec: s}); !errors.Is(err, errAlpineUnsupported) {
-			t.Fatalf("error %v", err)
+}
+
+// TestBuildAlpineFilesAndProbe: the spec's files: and the health probe are layers above the
+// packages as on Debian; an Alpine spec cannot extend a Debian one.
+func TestBuildAlpineFilesAndProbe(t *testing.T) {
+	srv, s, dl := alpineFixture(t, alpineSpec+`files:
+  - {src: ./app, dest: /app, owner: "65532:65532"}
+healthcheck:
+  probe: tcp://127.0.0.1:8080
+`, apkMusl, apkHello)
+	if err := os.MkdirAll(filepath.Join(s.Dir, "app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "app", "main.py"), []byte("print(1)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Build(context.Background(), Options{Spec: s, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range out.Images[0].Assembly.Layers {
+		names = append(names, l.Name)
+	}
+	cfg, err := out.Images[0].Image.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hist []string
+	for _, h := range cfg.History {
+		hist = append(hist, h.CreatedBy)
+	}
+	if got := strings.Join(names, " "); got != "hello musl spartan-rootfs" {
+		t.Errorf("package layers %s", got)
+	}
+	if got := strings.Join(hist, "|"); !strings.Contains(got, "spartan: spartan-probe") || !strings.Contains(got, "spartan: files /app") {
+		t.Errorf("history %s", got)
+	}
+	if cfg.Config.Healthcheck == nil || len(cfg.Config.Healthcheck.Test) == 0 {
+		t.Errorf("no healthcheck in the config: %+v", cfg.Config.Healthcheck)
+	}
+	names = nil
+	tr := tar.NewReader(mutate.Extract(out.Images[0].Image))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
 		}
-	})
+		names = append(names, h.Name)
+	}
+	if all := " " + strings.Join(names, " ") + " "; !strings.Contains(all, " app/main.py ") || !strings.Contains(all, "spartan-probe") {
+		t.Errorf("the image lacks the files or the probe: %s", all)
+	}
+
+	_, based, _ := alpineFixture(t, alpineSpec, apkMusl)
+	based.Base = &spec.Spec{Name: "base", Distro: "debian"}
+	if _, err := Build(context.Background(), Options{Spec: based, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl}); err == nil || !strings.Contains(err.Error(), "base: base builds from debian packages") {
+		t.Errorf("base: on an Alpine spec: %v", err)
+	}
+}
+
+// TestBuildAlpineLayerCache: a second build of the same packages reuses the cached layers and
+// gives the same image as a build that assembles afresh.
+func TestBuildAlpineLayerCache(t *testing.T) {
+	srv, s, dl := alpineFixture(t, alpineSpec, apkMusl, apkHello)
+	var logs strings.Builder
+	o := Options{Spec: s, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	first, err := Build(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "reused cached layers") {
+		t.Fatal("the first build hit the layer cache")
+	}
+	second, err := Build(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "reused cached layers") {
+		t.Error("the second build assembled again")
+	}
+	o.NoLayerCache = true
+	fresh, err := Build(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Images[0].Digest != first.Images[0].Digest || fresh.Images[0].Digest != first.Images[0].Digest {
+		t.Errorf("digests: first %s, cached %s, afresh %s", first.Images[0].Digest, second.Images[0].Digest, fresh.Images[0].Digest)
+	}
+}
+
+// TestBuildAlpineCustomImage: a spec extending an Alpine spec (base:) lays the base's packages
+// out as the base image does, so their layers are byte-identical in both images.
+func TestBuildAlpineCustomImage(t *testing.T) {
+	libfoo := testkit.APK{Name: "libfoo", Version: "1.0-r0", Origin: "foo", Depends: []string{"so:libc.musl-x86_64.so.1"},
+		Provides: []string{"so:libfoo.so.1=1"}, Files: []testkit.File{{Path: "usr/lib/", Type: tar.TypeDir}, {Path: "usr/lib/libfoo.so.1", Body: "\x7fELF foo"}}}
+	app := testkit.APK{Name: "app", Version: "2.0-r0", Depends: []string{"so:libfoo.so.1"},
+		Files: []testkit.File{{Path: "usr/bin/", Type: tar.TypeDir}, {Path: "usr/bin/app", Body: "\x7fELF app", Mode: 0o755}}}
+	dir := t.TempDir()
+	key, err := testkit.NewAPKKey("testkit-5f3a.rsa.pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := testkit.ServeAPK(t,
+		&testkit.APKRepo{Key: key, Prefix: "v3.22/main/", Packages: []testkit.APK{apkMusl, apkHello, libfoo, app}},
+		&testkit.APKRepo{Key: key, Prefix: "v3.22/community/", Packages: []testkit.APK{{Name: "extra", Version: "1-r0"}}})
+	dl := freshDownloader(t)
+	write := func(p, text string) string {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write(filepath.Join(dir, key.Name), string(key.PublicPEM()))
+	baseFile := write(filepath.Join(dir, "base", "spartan.yaml"), `name: base
+distro: alpine
+release: v3.22
+packages: [hello, libfoo]
+repositories:
+  - archive: main
+    keyring: ../`+key.Name+`
+`)
+	appFile := write(filepath.Join(dir, "app", "spartan.yaml"), "name: app\nbase: ../base\npackages: [app]\n")
+	build := func(file string) *Output {
+		t.Helper()
+		s, err := spec.Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, err = s.Variant(""); err != nil {
+			t.Fatal(err)
+		}
+		out, err := Build(context.Background(), Options{Spec: s, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl, NoLayerCache: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	base, custom := build(baseFile), build(appFile)
+	layers := func(o *Output) map[string][]byte {
+		m := map[string][]byte{}
+		for _, l := range o.Images[0].Assembly.Layers {
+			m[l.Name] = l.Tar
+		}
+		return m
+	}
+	var names []string
+	for _, l := range custom.Images[0].Assembly.Layers {
+		names = append(names, l.Name+"="+strings.Join(l.Packages, ","))
+	}
+	if got := strings.Join(names, " "); got != "foo=libfoo hello=hello musl=musl app=app spartan-rootfs=spartan-rootfs" {
+		t.Errorf("custom image layers %s", got)
+	}
+	bl, cl := layers(base), layers(custom)
+	for _, name := range []string{"foo", "hello", "musl"} {
+		if bl[name] == nil || !bytes.Equal(bl[name], cl[name]) {
+			t.Errorf("the base's %s layer differs in the custom image", name)
+		}
+	}
 }

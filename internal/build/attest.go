@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -61,10 +62,10 @@ func (o Options) ImageName() string {
 // scanners will see) and the provenance of img, built between started and finished.
 func (o Options) Documents(img *Image, started, finished time.Time) (*Documents, error) {
 	name := o.ImageName()
-	if IsAlpine(o.Spec) {
+	if IsAlpine(o.Spec) && img.Plan.Alpine == nil {
 		// The provenance would name no verified package or index: refuse rather than attest
 		// less than was used.
-		return nil, fmt.Errorf("%s: SBOM and provenance attestations: %w (build without --sign-key and run spartan sbom on the image)", name, errAlpineUnsupported)
+		return nil, fmt.Errorf("%s (%s): provenance: the image has no Alpine plan to record", name, img.Plan.Arch)
 	}
 	subject, err := attest.NewSubject(name, img.Digest)
 	if err != nil {
@@ -75,6 +76,11 @@ func (o Options) Documents(img *Image, started, finished time.Time) (*Documents,
 		so.Cuts = res.Cuts
 		for _, s := range res.Packages {
 			so.Debs[s.Pkg.Name] = sbom.Deb{SHA256: strings.ToLower(s.Pkg.SHA256), URL: s.Pkg.URL()}
+		}
+	}
+	if ap := img.Plan.Alpine; ap != nil {
+		for _, p := range ap.Packages {
+			so.Debs[p.Pin.Name] = sbom.Deb{SHA256: p.Pin.SHA256, URL: p.Pin.URL}
 		}
 	}
 	inv, err := sbom.Read(img.Image)
@@ -181,7 +187,8 @@ func (o Options) provenance(subject attest.Subject, started, finished time.Time)
 	return b, nil
 }
 
-// planDependencies are one architecture's InRelease files and .debs as provenance records them.
+// planDependencies are one architecture's signed indexes (InRelease, APKINDEX) and packages
+// (.deb, .apk) as provenance records them.
 func planDependencies(p *Plan) (releases, packages []attest.ResourceDescriptor) {
 	for _, r := range p.Releases {
 		releases = append(releases, attest.ResourceDescriptor{URI: r.URL, Digest: map[string]string{"sha256": strings.ToLower(r.SHA256)}})
@@ -196,6 +203,20 @@ func planDependencies(p *Plan) (releases, packages []attest.ResourceDescriptor) 
 				Annotations: map[string]string{
 					AnnotationPackage: p.Name, AnnotationVersion: p.Version, AnnotationArch: p.Architecture,
 				},
+			})
+		}
+	}
+	if ap := p.Alpine; ap != nil {
+		for _, ix := range ap.Indexes {
+			releases = append(releases, attest.ResourceDescriptor{URI: ix.URL, Digest: map[string]string{"sha256": ix.SHA256}})
+		}
+		for _, pkg := range ap.Packages {
+			a := map[string]string{AnnotationPackage: pkg.Pin.Name, AnnotationVersion: pkg.Pin.Version, AnnotationArch: pkg.Pin.Arch}
+			if pkg.Pin.Checksum != "" {
+				a[AnnotationAPKChecksum] = pkg.Pin.Checksum
+			}
+			packages = append(packages, attest.ResourceDescriptor{
+				Name: path.Base(pkg.Pin.URL), URI: pkg.Pin.URL, Digest: map[string]string{"sha256": pkg.Pin.SHA256}, Annotations: a,
 			})
 		}
 	}

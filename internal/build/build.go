@@ -51,12 +51,23 @@ type Plan struct {
 	// Epoch, when set, overrides Options.Epoch for this architecture: a rebuild from provenance
 	// uses each recorded image's own creation time.
 	Epoch *time.Time
+	// Alpine is the plan of a distro: alpine spec; Releases and Result.Packages are then
+	// empty and Result.Cuts holds the Alpine resolver's cuts.
+	Alpine *AlpinePlan
+}
+
+// PackageCount is how many packages the plan installs.
+func (p *Plan) PackageCount() int {
+	if p.Alpine != nil {
+		return len(p.Alpine.Packages)
+	}
+	return len(p.Result.Packages)
 }
 
 // Resolve loads the spec's repositories and resolves its packages for every architecture.
 func Resolve(ctx context.Context, o Options) ([]*Plan, error) {
 	if IsAlpine(o.Spec) {
-		return nil, fmt.Errorf("%s: resolving to plans and lockfiles: %w; spartan build resolves Alpine specs itself", o.Spec.Name, errAlpineUnsupported)
+		return resolveAlpine(ctx, o)
 	}
 	srcs, err := o.sources()
 	if err != nil {
@@ -116,9 +127,6 @@ func (o *Output) Digest() (string, error) { return oci.Digest(o.Artifact()) }
 
 // Build resolves, fetches, assembles and creates the images.
 func Build(ctx context.Context, o Options) (*Output, error) {
-	if IsAlpine(o.Spec) {
-		return buildAlpine(ctx, o)
-	}
 	plans, err := Resolve(ctx, o)
 	if err != nil {
 		return nil, err
@@ -130,7 +138,11 @@ func Build(ctx context.Context, o Options) (*Output, error) {
 func BuildPlans(ctx context.Context, o Options, plans []*Plan) (*Output, error) {
 	out := &Output{Tags: o.Spec.Tags}
 	for _, p := range plans {
-		img, err := o.buildArch(ctx, p)
+		build := o.buildArch
+		if p.Alpine != nil {
+			build = o.buildAlpineArch
+		}
+		img, err := build(ctx, p)
 		if err != nil {
 			return nil, err
 		}

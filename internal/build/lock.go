@@ -27,8 +27,13 @@ const LockVersion = 1
 // size and where it comes from, and every InRelease the resolution used. `build --locked`
 // builds exactly this set without resolving again; the SHA-256s make any mirror serving the
 // same files as good as the one that was used.
+//
+// An Alpine spec's lock (Distro "alpine") has the same shape: Releases are the APKINDEX.tar.gz
+// files (Suite the repository, Codename the branch), packages are .apk files with the index's
+// control-segment Checksum besides the file's SHA-256.
 type Lock struct {
 	LockVersion int        `json:"lockVersion"`
+	Distro      string     `json:"distro,omitempty"` // "alpine"; empty for Debian
 	Spec        LockSpec   `json:"spec"`
 	Archs       []LockArch `json:"archs"`
 }
@@ -80,6 +85,7 @@ type LockPackage struct {
 	Depends       string   `json:"depends,omitempty"`
 	PreDepends    string   `json:"preDepends,omitempty"`
 	MultiArch     string   `json:"multiArch,omitempty"`
+	Checksum      string   `json:"checksum,omitempty"` // apk: the index's C: (Q1… SHA-1 of the control segment)
 	Why           []string `json:"why,omitempty"`
 }
 
@@ -105,7 +111,14 @@ func LockPath(s *spec.Spec) string {
 // NewLock records plans made by Resolve.
 func NewLock(o Options, plans []*Plan) (*Lock, error) {
 	l := &Lock{LockVersion: LockVersion, Spec: LockSpec{Name: o.Spec.Name, File: filepath.Base(o.Spec.File), Variant: variantName(o.Spec), SHA256: o.Spec.Digest()}}
+	if IsAlpine(o.Spec) {
+		l.Distro = spec.DistroAlpine
+	}
 	for _, p := range plans {
+		if p.Alpine != nil {
+			l.Archs = append(l.Archs, o.alpineLockArch(p))
+			continue
+		}
 		la := LockArch{Arch: p.Arch, Releases: []LockRelease{}, Packages: []LockPackage{}, Cuts: []LockCut{}}
 		for _, r := range p.Releases {
 			la.Releases = append(la.Releases, LockRelease{
@@ -211,6 +224,9 @@ func ReadLock(path string, s *spec.Spec, mode LockMode) (*Lock, error) {
 	if mode == LockTolerant {
 		return &l, nil
 	}
+	if want := map[bool]string{true: spec.DistroAlpine}[IsAlpine(s)]; l.Distro != want {
+		return nil, fmt.Errorf("lock %s is for distro %q, the spec builds %s: run `spartan lock` again", path, l.Distro, s.Distro)
+	}
 	if l.Spec.Variant != variantName(s) {
 		return nil, fmt.Errorf("lock %s is for variant %s, not %s", path, l.Spec.Variant, variantName(s))
 	}
@@ -229,6 +245,9 @@ func isSHA256(s string) bool {
 // unless overridden). Packages come from the locked repositories, or from the configured
 // mirror for those that were the main or security mirror when locked.
 func (l *Lock) Plans(o Options) ([]*Plan, error) {
+	if l.Distro == spec.DistroAlpine {
+		return l.alpinePlans(o)
+	}
 	byArch := map[string]LockArch{}
 	for _, a := range l.Archs {
 		byArch[a.Arch] = a

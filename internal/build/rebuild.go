@@ -5,6 +5,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/spartan-images/spartan/internal/alpine/repo"
 	"github.com/spartan-images/spartan/internal/attest"
 	"github.com/spartan-images/spartan/internal/debian/archive"
 	"github.com/spartan-images/spartan/internal/debian/resolve"
@@ -15,6 +16,8 @@ const (
 	AnnotationPackage = "package"
 	AnnotationVersion = "version"
 	AnnotationArch    = "architecture"
+	// AnnotationAPKChecksum is an .apk's control-segment checksum as its index named it (C:).
+	AnnotationAPKChecksum = "apkChecksum"
 )
 
 // PlanFromProvenance rebuilds the plan an image was built from out of its SLSA provenance: the
@@ -33,6 +36,23 @@ func PlanFromProvenance(p *attest.Provenance) (*Plan, error) {
 	for _, d := range bd.ResolvedDependencies {
 		sum := d.Digest["sha256"]
 		switch {
+		case strings.HasSuffix(d.URI, "/APKINDEX.tar.gz"):
+			if plan.Alpine == nil {
+				plan.Alpine = &AlpinePlan{}
+			}
+			plan.Alpine.Indexes = append(plan.Alpine.Indexes, AlpineIndex{URL: d.URI, SHA256: sum})
+		case strings.HasSuffix(d.Name, ".apk"):
+			name, ver, pa := d.Annotations[AnnotationPackage], d.Annotations[AnnotationVersion], d.Annotations[AnnotationArch]
+			if name == "" || ver == "" || pa == "" || len(sum) != 64 || d.URI == "" {
+				return nil, fmt.Errorf("provenance: dependency %s lacks its package, version, architecture, URI or sha256", d.Name)
+			}
+			if plan.Alpine == nil {
+				plan.Alpine = &AlpinePlan{}
+			}
+			plan.Alpine.Packages = append(plan.Alpine.Packages, AlpinePackage{
+				Pin: repo.Pin{URL: d.URI, SHA256: sum, Name: name, Version: ver, Arch: pa, Checksum: d.Annotations[AnnotationAPKChecksum]},
+				Why: []string{"recorded in the provenance"},
+			})
 		case strings.HasSuffix(d.URI, "/InRelease"):
 			plan.Releases = append(plan.Releases, &archive.Release{URL: d.URI, SHA256: sum})
 		case strings.HasSuffix(d.Name, ".deb"):
@@ -50,7 +70,12 @@ func PlanFromProvenance(p *attest.Provenance) (*Plan, error) {
 			})
 		}
 	}
-	if len(plan.Result.Packages) == 0 {
+	switch {
+	case plan.Alpine != nil && (len(plan.Result.Packages) > 0 || len(plan.Releases) > 0):
+		return nil, fmt.Errorf("provenance lists both Debian and Alpine dependencies")
+	case plan.Alpine != nil && len(plan.Alpine.Packages) == 0:
+		return nil, fmt.Errorf("provenance lists no .apk dependencies")
+	case plan.Alpine == nil && len(plan.Result.Packages) == 0:
 		return nil, fmt.Errorf("provenance lists no .deb dependencies")
 	}
 	return plan, nil

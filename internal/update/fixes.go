@@ -6,9 +6,11 @@ import (
 	"slices"
 	"strings"
 
+	alpineversion "github.com/spartan-images/spartan/internal/alpine/version"
 	"github.com/spartan-images/spartan/internal/build"
 	"github.com/spartan-images/spartan/internal/cache"
 	"github.com/spartan-images/spartan/internal/debian/version"
+	"github.com/spartan-images/spartan/internal/spec"
 	"github.com/spartan-images/spartan/internal/vuln"
 )
 
@@ -47,9 +49,16 @@ func (f *Finder) Fixes(ctx context.Context, cur *build.Lock, bumps []Bump) error
 			pkgs[a.Arch+"/"+p.Name] = p
 		}
 	}
+	// Alpine packages carry no changelog, their records use the secdb's release key and apk's
+	// version order.
+	alpine := cur.Distro == spec.DistroAlpine
+	release, compare := f.Release, version.Compare
+	if alpine {
+		release, compare = vuln.AlpineRelease(f.Release), alpineversion.CompareStrings
+	}
 	var items []cache.Item
 	for _, b := range bumps {
-		if b.Added() || b.Removed() {
+		if alpine || b.Added() || b.Removed() {
 			continue
 		}
 		p := pkgs[b.Arch+"/"+b.Name]
@@ -69,15 +78,15 @@ func (f *Finder) Fixes(ctx context.Context, cur *build.Lock, bumps []Bump) error
 		}
 		found := map[string]*Fix{}
 		if f.DB != nil {
-			recs, err := f.DB.Lookup(f.Release, b.Source)
+			recs, err := f.DB.Lookup(release, b.Source)
 			if err != nil {
-				return fmt.Errorf("vulnerability database: %s %s: %w", f.Release, b.Source, err)
+				return fmt.Errorf("vulnerability database: %s %s: %w", release, b.Source, err)
 			}
 			for _, r := range recs {
 				if r.Status != vuln.StatusResolved || r.FixedVersion == "" || r.NeverAffected() {
 					continue
 				}
-				if version.Compare(r.FixedVersion, b.OldSourceVersion) > 0 && version.Compare(r.FixedVersion, b.NewSourceVersion) <= 0 {
+				if compare(r.FixedVersion, b.OldSourceVersion) > 0 && compare(r.FixedVersion, b.NewSourceVersion) <= 0 {
 					found[r.CVE] = &Fix{CVE: r.CVE, FixedIn: r.FixedVersion, Evidence: []string{FromDatabase}, Severity: r.Severity(), Published: r.Published}
 				}
 			}

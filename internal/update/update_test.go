@@ -252,3 +252,42 @@ func sha256hex(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }
+
+// TestFixesAlpine: an Alpine lock's bumps are looked up in the secdb records (release key
+// alpine-<branch>) in apk's version order, and no package is fetched for a changelog.
+func TestFixesAlpine(t *testing.T) {
+	dir := t.TempDir()
+	secdb := filepath.Join(dir, "main.json")
+	if err := os.WriteFile(secdb, []byte(`{"distroversion": "v3.22", "reponame": "main", "packages": [
+  {"pkg": {"name": "openssl", "secfixes": {"3.5.1-r0": ["CVE-2099-0001"], "3.5.0_rc1-r0": ["CVE-2099-0002"], "3.5.2-r1": ["CVE-2099-0003"]}}}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dbPath := filepath.Join(dir, "vuln.db")
+	if _, _, err := vuln.ImportSecDB(dbPath, []string{secdb}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	db, err := vuln.Open(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	old := lockOf("amd64", build.LockPackage{Name: "libssl3", Version: "3.5.0-r0", Source: "openssl", SHA256: strings.Repeat("0", 64)})
+	cur := lockOf("amd64", build.LockPackage{Name: "libssl3", Version: "3.5.2-r0", Source: "openssl", SHA256: strings.Repeat("1", 64)})
+	old.Distro, cur.Distro = "alpine", "alpine"
+	bumps := Diff(old, cur)
+	f := Finder{DB: db, Release: "v3.22", Fetch: func(context.Context, []cache.Item) (map[string]string, error) {
+		t.Error("an Alpine update fetched packages for changelogs")
+		return nil, nil
+	}}
+	if err := f.Fixes(context.Background(), cur, bumps); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, fx := range bumps[0].Fixes {
+		got = append(got, fx.CVE+" "+fx.FixedIn)
+	}
+	// 3.5.0_rc1-r0 is before 3.5.0-r0 in apk's order (a Debian comparison would say after).
+	if strings.Join(got, ", ") != "CVE-2099-0001 3.5.1-r0" || bumps[0].Changelog {
+		t.Errorf("fixes %v (changelog %v)", got, bumps[0].Changelog)
+	}
+}

@@ -88,20 +88,21 @@ func Build(db scan.Lookup, inv *scan.Inventory, matches []scan.Match, o Options)
 		}
 		groups[k][ref] = true
 	}
+	d := distroOf(inv)
 	for _, m := range matches {
 		r, p := m.Record, m.Package
-		ref := PURL(p.Name, p.Version, p.Arch, inv.Release)
-		notes := fmt.Sprintf("Debian Security Tracker, %s: %s", inv.Release, trackerNote(r))
+		ref := d.purl(p.Name, p.Version, p.Arch)
+		notes := fmt.Sprintf("%s, %s: %s", d.tracker, inv.Release, trackerNote(r))
 		switch m.Verdict {
 		case scan.Fixed:
 			add(key{cve: r.CVE, status: StatusFixed, notes: fmt.Sprintf("%s %s carries the fix (fixed in %s)", p.Source, p.SourceVersion, r.FixedVersion)}, ref)
 		case scan.NotAffected:
 			add(key{cve: r.CVE, status: StatusNotAffected, just: JustificationCodeNotPresent,
-				impact: fmt.Sprintf("Debian %s never shipped the vulnerable code of %s (tracker fixed_version 0)", inv.Release, p.Source)}, ref)
+				impact: fmt.Sprintf("%s %s never shipped the vulnerable code of %s (tracker fixed_version 0)", d.name, inv.Release, p.Source)}, ref)
 		case scan.Investigating:
 			add(key{cve: r.CVE, status: StatusUnderInvestigation, notes: notes}, ref)
 		default:
-			add(key{cve: r.CVE, status: StatusAffected, action: action(p, r, inv.Release), notes: notes}, ref)
+			add(key{cve: r.CVE, status: StatusAffected, action: action(p, r, d.name, inv.Release), notes: notes}, ref)
 		}
 	}
 	installed := map[string]bool{}
@@ -123,7 +124,7 @@ func Build(db scan.Lookup, inv *scan.Inventory, matches []scan.Match, o Options)
 				continue
 			}
 			add(key{cve: r.CVE, status: StatusNotAffected, just: JustificationComponentNotPresent,
-				impact: fmt.Sprintf("%s is not in the image: the hardening profile cut it", name)}, PURL(name, "", "", inv.Release))
+				impact: fmt.Sprintf("%s is not in the image: the hardening profile cut it", name)}, d.purl(name, "", ""))
 		}
 	}
 	doc := &Document{Context: Context, Author: o.Author, Version: 1, Tooling: o.Tooling, Statements: []Statement{}}
@@ -182,16 +183,36 @@ func trackerNote(r vuln.Record) string {
 }
 
 // action is what to do about an open CVE.
-func action(p scan.Package, r vuln.Record, release string) string {
+func action(p scan.Package, r vuln.Record, distro, release string) string {
 	switch {
 	case r.Status == vuln.StatusResolved && r.FixedVersion != "":
 		return fmt.Sprintf("Update %s to %s or later and rebuild the image (spartan update).", p.Source, r.FixedVersion)
 	case r.Severity() == "end-of-life":
-		return fmt.Sprintf("%s is no longer supported by Debian security in %s: replace it or move to a newer release.", p.Source, release)
+		return fmt.Sprintf("%s is no longer supported by %s security in %s: replace it or move to a newer release.", p.Source, distro, release)
 	case r.NoDSA != "" || r.NoDSAReason != "":
-		return fmt.Sprintf("Debian will not issue a security advisory for %s in %s (%s); assess the exposure or mitigate in the application.", p.Source, release, firstNonEmpty(r.NoDSA, r.NoDSAReason))
+		return fmt.Sprintf("%s will not issue a security advisory for %s in %s (%s); assess the exposure or mitigate in the application.", distro, p.Source, release, firstNonEmpty(r.NoDSA, r.NoDSAReason))
 	}
-	return fmt.Sprintf("No fix in Debian %s yet; rebuild when one is published (spartan update).", release)
+	return fmt.Sprintf("No fix in %s %s yet; rebuild when one is published (spartan update).", distro, release)
+}
+
+// distro is what statements name: the distribution, its vulnerability source and its purls.
+type distro struct {
+	name, tracker string
+	purl          func(name, version, arch string) string
+}
+
+// distroOf tells Alpine inventories (secdb records, apk purls as the SBOMs write them:
+// distro=alpine-<VERSION_ID>) from Debian ones.
+func distroOf(inv *scan.Inventory) distro {
+	if vuln.IsAlpineRelease(inv.Release) {
+		v := firstNonEmpty(inv.VersionID, strings.TrimPrefix(strings.TrimPrefix(inv.Release, "alpine-"), "v"))
+		return distro{name: "Alpine", tracker: "Alpine secdb", purl: func(name, version, arch string) string {
+			return purl.APK(name, version, arch, "alpine-"+v).String()
+		}}
+	}
+	return distro{name: "Debian", tracker: "Debian Security Tracker", purl: func(name, version, arch string) string {
+		return PURL(name, version, arch, inv.Release)
+	}}
 }
 
 func firstNonEmpty(s ...string) string {

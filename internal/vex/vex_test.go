@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -175,5 +176,47 @@ func TestValidate(t *testing.T) {
 		if err := Validate([]byte(doc)); err == nil {
 			t.Errorf("%s: a bad document validated", name)
 		}
+	}
+}
+
+type lookupFunc func(release, pkg string) ([]vuln.Record, error)
+
+func (f lookupFunc) Lookup(release, pkg string) ([]vuln.Record, error) { return f(release, pkg) }
+
+// TestVEXAlpine: statements about an Alpine image name apk purls as its SBOM writes them and
+// the secdb as their source.
+func TestVEXAlpine(t *testing.T) {
+	db := lookupFunc(func(release, pkg string) ([]vuln.Record, error) {
+		if release != "alpine-v3.22" {
+			t.Errorf("lookup in %s", release)
+		}
+		if pkg != "hello" && pkg != "busybox" {
+			return nil, nil
+		}
+		return []vuln.Record{{CVE: "CVE-2099-0001", Package: pkg, Release: release, Status: vuln.StatusResolved, FixedVersion: "1.0-r1"}}, nil
+	})
+	inv := &scan.Inventory{Target: "img", OSID: "alpine", VersionID: "3.22", Release: "alpine-v3.22", Packages: []scan.Package{
+		{Name: "hello", Version: "1.0-r0", Arch: "x86_64", Source: "hello", SourceVersion: "1.0-r0"},
+	}}
+	ms, err := scan.Matches(db, inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := Build(db, inv, ms, Options{Timestamp: ts, Cut: []string{"busybox"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"affected pkg:apk/alpine/hello@1.0-r0?arch=x86_64&distro=alpine-3.22": "Alpine secdb, alpine-v3.22: resolved",
+		"not_affected pkg:apk/alpine/busybox?distro=alpine-3.22":              "",
+	}
+	got := map[string]string{}
+	for _, s := range doc.Statements {
+		for _, p := range s.Products {
+			got[s.Status+" "+p.ID] = s.StatusNotes
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("statements %v, want %v", got, want)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -47,8 +48,23 @@ type Options struct {
 	Profile string // Runtime, Debug or Dev
 	Users   []assemble.User
 	Groups  []assemble.Group
-	// Epoch is every entry's mtime; zero means the newest package build time.
+	// Epoch caps every entry's mtime (SOURCE_DATE_EPOCH) and is the synthesized entries'
+	// time; zero: no cap, and the synthesized entries get the newest package build time.
 	Epoch time.Time
+	// LayerBudget is the most layers the image may have (docs/layers.md; 0: the default, 10).
+	LayerBudget int
+	// BasePackages, for a custom image (spec base:), are the packages its base installs: they
+	// are installed first and laid out with BaseLayerBudget exactly as in the base image, the
+	// others above them with LayerBudget (their shared layer is "added").
+	BasePackages    []string
+	BaseLayerBudget int
+	// Paths are the spec's own entries; they replace package files at the same path.
+	Paths []assemble.Path
+	// Certificates (PEM) are appended to the CA bundle (created when no package ships one).
+	Certificates [][]byte
+	// TrimPaths are the spec's trim patterns (assemble.TrimMatch); matching package files,
+	// not directories, are left out and out of the installed database.
+	TrimPaths []string
 	// For dev images: /etc/apk/repositories lines, the keys to place in /etc/apk/keys, and
 	// the requested names for /etc/apk/world.
 	Repositories []string
@@ -56,13 +72,21 @@ type Options struct {
 	World        []string
 }
 
-// Result is the assembled file system as one deterministic layer.
+// Result is the assembled file system as deterministic layers: packages grouped by origin
+// (their source package) as docs/layers.md lays out Debian's, then the synthesized files.
 type Result struct {
-	Tar      []byte
-	Epoch    time.Time
+	Layers   []Layer
+	Epoch    time.Time // the image's creation time: the synthesized entries' mtime
 	Files    int
 	Packages []string
 	Notes    []string // what was synthesized or changed, for logs and docs
+}
+
+// Layer is one layer tar and the packages whose files it holds.
+type Layer struct {
+	Name     string
+	Packages []string
+	Tar      []byte
 }
 
 type entry struct {
@@ -76,19 +100,45 @@ type assembler struct {
 	files   map[string]*entry
 	records []installed.Package
 	notes   []string
+	units   []assemble.Unit      // per package: origin and bytes, for grouping
+	times   map[string]time.Time // per package: its build time, capped by Epoch
 }
 
 // Assemble lays out the packages in the order given and synthesizes the rest.
 func Assemble(inputs []Input, opts Options) (*Result, error) {
-	a := &assembler{opts: opts, files: map[string]*entry{}}
+	a := &assembler{opts: opts, files: map[string]*entry{}, times: map[string]time.Time{}}
+	if len(opts.BasePackages) > 0 {
+		// The base's packages enter the tree first, so shared directories keep the base
+		// image's attributes and its layers stay byte-identical.
+		isBase := a.isBase()
+		inputs = slices.Clone(inputs)
+		slices.SortStableFunc(inputs, func(x, y Input) int {
+			switch bx, by := isBase[x.Pkg.Name], isBase[y.Pkg.Name]; {
+			case bx && !by:
+				return -1
+			case by && !bx:
+				return 1
+			}
+			return 0
+		})
+	}
 	var newest time.Time
 	var names []string
 	for _, in := range inputs {
-		if err := a.install(in); err != nil {
+		info, err := a.install(in)
+		if err != nil {
 			return nil, fmt.Errorf("install %s %s: %w", in.Pkg.Name, in.Pkg.Version, err)
 		}
-		if in.Pkg.BuildTime.After(newest) {
-			newest = in.Pkg.BuildTime
+		pt := info.BuildTime.UTC().Truncate(time.Second)
+		if !opts.Epoch.IsZero() && pt.After(opts.Epoch) {
+			pt = opts.Epoch.UTC().Truncate(time.Second)
+		}
+		if pt.Before(time.Unix(0, 0)) {
+			pt = time.Unix(0, 0).UTC()
+		}
+		a.times[in.Pkg.Name] = pt
+		if pt.After(newest) {
+			newest = pt
 		}
 		names = append(names, in.Pkg.Name)
 	}
@@ -102,29 +152,32 @@ func Assemble(inputs []Input, opts Options) (*Result, error) {
 	if epoch.IsZero() {
 		epoch = time.Unix(0, 0)
 	}
-	data, err := a.writeTar(epoch)
+	epoch = epoch.UTC().Truncate(time.Second)
+	layers, err := a.writeLayers(epoch)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Tar: data, Epoch: epoch.UTC(), Files: len(a.files), Packages: names, Notes: a.notes}, nil
+	return &Result{Layers: layers, Epoch: epoch, Files: len(a.files), Packages: names, Notes: a.notes}, nil
 }
 
-func (a *assembler) install(in Input) error {
+func (a *assembler) install(in Input) (*apk.Info, error) {
 	f, err := os.Open(in.Path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer f.Close()
-	rec := installed.Package{
-		Name: in.Pkg.Name, Version: in.Pkg.Version, Arch: in.Pkg.Arch, Checksum: in.Pkg.Checksum.String(),
-		Size: in.Pkg.Size, InstalledSize: in.Pkg.InstalledSize, Description: in.Pkg.Description,
-		URL: in.Pkg.URL, License: in.Pkg.License, Origin: in.Pkg.Origin, Maintainer: in.Pkg.Maintainer,
-		Commit: in.Pkg.Commit, BuildTime: in.Pkg.BuildTime, Depends: in.Pkg.Depends, Provides: in.Pkg.Provides,
-		Replaces: in.Pkg.Replaces, ProviderPriority: in.Pkg.ProviderPriority, HasPriority: in.Pkg.HasPriority,
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
 	}
+	var files []installed.File
+	var size int64
 	busybox := a.opts.Profile == Debug && in.Pkg.Name == "busybox"
-	_, err = apk.Read(f, apk.Options{Keys: in.Keys, Expect: in.Pkg, What: in.Path}, func(hdr *tar.Header, body io.Reader) error {
+	info, err := apk.Read(f, apk.Options{Keys: in.Keys, Expect: in.Pkg, What: in.Path}, func(hdr *tar.Header, body io.Reader) error {
 		p := "/" + strings.TrimSuffix(hdr.Name, "/")
+		if hdr.Typeflag != tar.TypeDir && a.trimmed(p) {
+			return nil
+		}
 		if busybox {
 			// The debug image's tools live apart: only the binary, as /busybox/busybox.
 			if p != "/bin/busybox" {
@@ -145,6 +198,7 @@ func (a *assembler) install(in Input) error {
 				return err
 			}
 			e.data = b
+			size += int64(len(b))
 		}
 		if old, ok := a.files[p]; ok {
 			if old.hdr.Typeflag == tar.TypeDir && h.Typeflag == tar.TypeDir {
@@ -160,22 +214,49 @@ func (a *assembler) install(in Input) error {
 		if s, ok := hdr.PAXRecords["APK-TOOLS.checksum.SHA1"]; ok {
 			f.SHA1, _ = hex.DecodeString(s)
 		}
-		rec.Files = append(rec.Files, f)
+		files = append(files, f)
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if busybox {
 		if _, ok := a.files[assemble.BusyboxDir+"/busybox"]; !ok {
-			return fmt.Errorf("busybox package has no /bin/busybox")
+			return nil, fmt.Errorf("busybox package has no /bin/busybox")
 		}
 		if err := a.busyboxLinks(); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	a.records = append(a.records, rec)
-	return nil
+	a.units = append(a.units, assemble.Unit{Name: info.Name, Source: info.Origin, Bytes: size})
+	// The record comes from the verified file, not the index: an image built from a lock or
+	// a provenance, which pin files and read no index, is then the same image.
+	a.records = append(a.records, installed.Package{
+		Name: info.Name, Version: info.Version, Arch: info.Arch, Checksum: info.Checksum.String(),
+		Size: fi.Size(), InstalledSize: info.InstalledSize, Description: info.Description,
+		URL: info.URL, License: info.License, Origin: info.Origin, Maintainer: info.Maintainer,
+		Commit: info.Commit, BuildTime: info.BuildTime, Depends: info.Depends, Provides: info.Provides,
+		Replaces: info.Replaces, ProviderPriority: info.ProviderPriority, HasPriority: info.HasPriority,
+		Files: files,
+	})
+	return info, nil
+}
+
+func (a *assembler) isBase() map[string]bool {
+	m := map[string]bool{}
+	for _, p := range a.opts.BasePackages {
+		m[p] = true
+	}
+	return m
+}
+
+func (a *assembler) trimmed(p string) bool {
+	for _, pat := range a.opts.TrimPaths {
+		if assemble.TrimMatch(pat, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func replaces(p *apkindex.Package, owner string) bool {
@@ -197,7 +278,9 @@ func (a *assembler) busyboxLinks() error {
 		return err
 	}
 	for _, ap := range applets {
-		a.synth(assemble.BusyboxDir+"/"+ap, tar.Header{Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777}, nil)
+		// Derived from busybox, so in its layer.
+		p := assemble.BusyboxDir + "/" + ap
+		a.files[p] = &entry{hdr: tar.Header{Name: p, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777}, owner: "busybox"}
 	}
 	a.note("debug: busybox applets linked under %s (no /bin/sh)", assemble.BusyboxDir)
 	return nil
@@ -231,6 +314,24 @@ func (a *assembler) synthesize() error {
 		a.synth("/etc/os-release", tar.Header{Typeflag: tar.TypeReg, Mode: 0o644}, osRelease(a.opts.Release))
 		a.note("os-release: no package ships it (alpine-release does); written from the release %s", a.opts.Release)
 	}
+	if err := a.specPaths(); err != nil {
+		return err
+	}
+	if len(a.opts.Certificates) > 0 {
+		a.caBundle()
+	}
+	// A package file Spartan replaced is no longer the package's: its record must not claim
+	// it (nor its checksum), as dpkg records lose replaced files on Debian.
+	for i := range a.records {
+		r := &a.records[i]
+		kept := r.Files[:0]
+		for _, f := range r.Files {
+			if e := a.files[f.Path]; f.Dir || e != nil && e.owner == r.Name {
+				kept = append(kept, f)
+			}
+		}
+		r.Files = kept
+	}
 	var db bytes.Buffer
 	if err := installed.Write(&db, a.records); err != nil {
 		return err
@@ -242,6 +343,67 @@ func (a *assembler) synthesize() error {
 		}
 	}
 	return nil
+}
+
+// specPaths adds the spec's own entries.
+func (a *assembler) specPaths() error {
+	for _, sp := range a.opts.Paths {
+		p := path.Clean("/" + sp.Path)
+		if p == "/" {
+			return fmt.Errorf("paths: %q is the root", sp.Path)
+		}
+		mode := int64(sp.Mode.Perm())
+		if sp.Mode&os.ModeSetuid != 0 {
+			mode |= 0o4000
+		}
+		if sp.Mode&os.ModeSetgid != 0 {
+			mode |= 0o2000
+		}
+		if sp.Mode&os.ModeSticky != 0 {
+			mode |= 0o1000
+		}
+		h := tar.Header{Mode: mode, Uid: sp.UID, Gid: sp.GID}
+		var data []byte
+		switch sp.Type {
+		case assemble.TypeDirectory:
+			h.Typeflag = tar.TypeDir
+			if mode == 0 {
+				h.Mode = 0o755
+			}
+		case assemble.TypeFile:
+			h.Typeflag, data = tar.TypeReg, []byte(sp.Content)
+			if mode == 0 {
+				h.Mode = 0o644
+			}
+		case assemble.TypeSymlink:
+			h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, sp.Target, 0o777
+		default:
+			return fmt.Errorf("paths: %s: type %q is not directory, file or symlink", sp.Path, sp.Type)
+		}
+		if old, ok := a.files[p]; ok && old.owner != "spartan" {
+			a.note("paths: %s replaces the file of %s", p, old.owner)
+		}
+		a.synth(p, h, data)
+	}
+	return nil
+}
+
+// caBundle appends the spec's certificates to the bundle ca-certificates-bundle ships (apk
+// would have run update-ca-certificates; Spartan runs nothing), or writes one with them alone.
+func (a *assembler) caBundle() {
+	const bundle = "/etc/ssl/certs/ca-certificates.crt"
+	var data []byte
+	if e, ok := a.files[bundle]; ok && e.hdr.Typeflag == tar.TypeReg {
+		data = append(data, e.data...)
+	}
+	for _, c := range a.opts.Certificates {
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			data = append(data, '\n')
+		}
+		data = append(data, c...)
+	}
+	a.synth(bundle, tar.Header{Typeflag: tar.TypeReg, Mode: 0o644}, data)
+	a.note("certificates: %d appended to %s", len(a.opts.Certificates), bundle)
 }
 
 // osRelease is what alpine-release would ship for the branch.
@@ -269,30 +431,134 @@ func (a *assembler) apkConfig() error {
 	return nil
 }
 
-// writeTar writes every entry sorted by path, parents first, with fixed times and owners.
-func (a *assembler) writeTar(epoch time.Time) ([]byte, error) {
-	for p := range a.files {
-		for d := path.Dir(p); d != "/" && d != "."; d = path.Dir(d) {
-			if _, ok := a.files[d]; !ok {
-				a.files[d] = &entry{hdr: tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o755}, owner: "spartan"}
+// writeLayers groups the packages by origin under the layer budget (assemble.GroupLayers,
+// the rules of docs/layers.md), then writes each layer: its packages' entries with every
+// directory above them, each entry at its package's time, so a layer's bytes depend on its
+// packages alone. Spartan's own files, the installed database among them, come last at the
+// image's creation time.
+func (a *assembler) writeLayers(created time.Time) ([]Layer, error) {
+	budget := a.opts.LayerBudget
+	if budget <= 0 {
+		budget = 10
+	}
+	var groups []assemble.LayerGroup
+	switch {
+	case len(a.opts.BasePackages) > 0:
+		isBase := a.isBase()
+		var base, added []assemble.Unit
+		for _, u := range a.units {
+			if isBase[u.Name] {
+				base = append(base, u)
+			} else {
+				added = append(added, u)
 			}
 		}
+		bb := a.opts.BaseLayerBudget
+		if bb <= 0 {
+			bb = 10
+		}
+		groups = append(assemble.GroupLayers(base, bb, "shared"), assemble.GroupLayers(added, budget, "added")...)
+	case budget > 1:
+		groups = assemble.GroupLayers(a.units, budget, "shared")
 	}
-	paths := make([]string, 0, len(a.files))
-	for p := range a.files {
-		paths = append(paths, p)
+	layerOf := map[string]int{}
+	for i, g := range groups {
+		for _, p := range g.Packages {
+			layerOf[p] = i
+		}
 	}
-	sort.Strings(paths)
+	rootfs := len(groups)
+	all := make([]string, 0, len(a.units)+1)
+	for _, u := range a.units {
+		all = append(all, u.Name)
+	}
+	last := LayerGroupRootfs(budget, all)
+	if len(a.opts.BasePackages) > 0 {
+		last = LayerGroupRootfs(2, all)
+	}
+	groups = append(groups, last)
+	members := make([]map[string]bool, len(groups))
+	for i := range members {
+		members[i] = map[string]bool{}
+	}
+	for p, e := range a.files {
+		i, ok := layerOf[e.owner]
+		if !ok {
+			i = rootfs
+		}
+		members[i][p] = true
+		for d := path.Dir(p); d != "/" && d != "."; d = path.Dir(d) {
+			members[i][d] = true
+		}
+	}
+	layers := make([]Layer, len(groups))
+	for i, g := range groups {
+		var layerTime time.Time
+		for _, p := range g.Packages {
+			if t, ok := a.times[p]; ok && t.After(layerTime) {
+				layerTime = t
+			}
+		}
+		if i == rootfs {
+			layerTime = created
+		}
+		paths := make([]string, 0, len(members[i]))
+		for p := range members[i] {
+			paths = append(paths, p)
+		}
+		sort.Strings(paths)
+		data, err := a.writeTar(paths, func(p string) time.Time {
+			e := a.files[p]
+			if e == nil {
+				return layerTime
+			}
+			owner, ok := layerOf[e.owner]
+			if !ok {
+				owner = rootfs
+			}
+			if owner != i {
+				return layerTime // here only as the parent of this layer's entries
+			}
+			if t, ok := a.times[e.owner]; ok {
+				return t
+			}
+			return created
+		})
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", g.Name, err)
+		}
+		layers[i] = Layer{Name: g.Name, Packages: g.Packages, Tar: data}
+	}
+	return layers, nil
+}
+
+// LayerGroupRootfs is the synthesized layer: with a budget of 1 it holds every package too.
+func LayerGroupRootfs(budget int, pkgs []string) assemble.LayerGroup {
+	g := assemble.LayerGroup{Name: assemble.RootfsPackage, Packages: []string{assemble.RootfsPackage}}
+	if budget == 1 {
+		g.Packages = append(append([]string(nil), pkgs...), assemble.RootfsPackage)
+	}
+	return g
+}
+
+// writeTar writes the given entries (sorted, parents first) with fixed owners and the times
+// mtime gives; a directory no entry describes is 0755 root.
+func (a *assembler) writeTar(paths []string, mtime func(string) time.Time) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, p := range paths {
-		e := a.files[p]
-		h := e.hdr
+		var h tar.Header
+		var data []byte
+		if e := a.files[p]; e != nil {
+			h, data = e.hdr, e.data
+		} else {
+			h = tar.Header{Typeflag: tar.TypeDir, Mode: 0o755}
+		}
 		h.Name = strings.TrimPrefix(p, "/")
 		if h.Typeflag == tar.TypeDir {
 			h.Name += "/"
 		}
-		h.ModTime, h.AccessTime, h.ChangeTime = epoch, time.Time{}, time.Time{}
+		h.ModTime, h.AccessTime, h.ChangeTime = mtime(p).UTC(), time.Time{}, time.Time{}
 		h.Format = tar.FormatPAX
 		if h.Typeflag == tar.TypeLink {
 			h.Linkname = strings.TrimPrefix(path.Clean("/"+h.Linkname), "/")
@@ -301,7 +567,7 @@ func (a *assembler) writeTar(epoch time.Time) ([]byte, error) {
 			return nil, fmt.Errorf("layer entry %s: %w", p, err)
 		}
 		if h.Typeflag == tar.TypeReg {
-			if _, err := tw.Write(e.data); err != nil {
+			if _, err := tw.Write(data); err != nil {
 				return nil, err
 			}
 		}

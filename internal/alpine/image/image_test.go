@@ -11,6 +11,7 @@ import (
 
 	"github.com/spartan-images/spartan/internal/alpine/apkindex"
 	"github.com/spartan-images/spartan/internal/alpine/keyring"
+	"github.com/spartan-images/spartan/internal/assemble"
 	"github.com/spartan-images/spartan/internal/inventory"
 	"github.com/spartan-images/spartan/internal/rootfs"
 	"github.com/spartan-images/spartan/internal/testkit"
@@ -86,13 +87,29 @@ func entries(t *testing.T, data []byte) map[string]*tar.Header {
 	}
 }
 
-func inventoryOf(t *testing.T, layer []byte) *inventory.Inventory {
+// entriesOf is every layer's entries, later layers over earlier ones.
+func entriesOf(t *testing.T, res *Result) map[string]*tar.Header {
 	t.Helper()
-	l, err := rootfs.ReadLayer(bytes.NewReader(layer), inventory.Full.Files(nil))
-	if err != nil {
-		t.Fatal(err)
+	out := map[string]*tar.Header{}
+	for _, l := range res.Layers {
+		for k, v := range entries(t, l.Tar) {
+			out[k] = v
+		}
 	}
-	inv, err := inventory.Read(rootfs.New([]*rootfs.Layer{l}))
+	return out
+}
+
+func inventoryOf(t *testing.T, res *Result) *inventory.Inventory {
+	t.Helper()
+	var ls []*rootfs.Layer
+	for _, layer := range res.Layers {
+		l, err := rootfs.ReadLayer(bytes.NewReader(layer.Tar), inventory.Full.Files(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+	}
+	inv, err := inventory.Read(rootfs.New(ls))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +122,7 @@ func TestRuntimeImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	es := entries(t, res.Tar)
+	es := entriesOf(t, res)
 	for _, want := range []string{"lib/ld-musl-x86_64.so.1", "lib/libc.musl-x86_64.so.1", "usr/bin/hello", "etc/passwd", "etc/group",
 		"etc/os-release", "lib/apk/db/installed", "home/nonroot/", "tmp/"} {
 		if es[want] == nil {
@@ -123,7 +140,7 @@ func TestRuntimeImage(t *testing.T) {
 	if h := es["home/nonroot/"]; h.Uid != 65532 || h.Gid != 65532 {
 		t.Errorf("nonroot home owned by %d:%d", h.Uid, h.Gid)
 	}
-	inv := inventoryOf(t, res.Tar)
+	inv := inventoryOf(t, res)
 	var got []string
 	for _, p := range inv.Packages {
 		got = append(got, p.PURL(inv.OS).String())
@@ -137,8 +154,13 @@ func TestRuntimeImage(t *testing.T) {
 	}
 	// Same inputs, same bytes.
 	again, err := Assemble(b.inputs, Options{Arch: "x86_64", Release: "v3.22", Profile: Runtime})
-	if err != nil || !bytes.Equal(again.Tar, res.Tar) {
-		t.Errorf("assembly not reproducible (%v)", err)
+	if err != nil || len(again.Layers) != len(res.Layers) {
+		t.Fatalf("assembly not reproducible (%v)", err)
+	}
+	for i := range res.Layers {
+		if !bytes.Equal(again.Layers[i].Tar, res.Layers[i].Tar) {
+			t.Errorf("layer %s not reproducible", res.Layers[i].Name)
+		}
 	}
 }
 
@@ -148,7 +170,7 @@ func TestDebugAndDev(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	es := entries(t, res.Tar)
+	es := entriesOf(t, res)
 	if es["busybox/busybox"] == nil || es["busybox/ls"] == nil || es["busybox/ls"].Linkname != "busybox" {
 		t.Errorf("debug image lacks /busybox tools")
 	}
@@ -160,7 +182,7 @@ func TestDebugAndDev(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	des := entries(t, dev.Tar)
+	des := entriesOf(t, dev)
 	for _, want := range []string{"etc/apk/arch", "etc/apk/repositories", "etc/apk/world", "etc/apk/keys/testkit.rsa.pub", "bin/busybox"} {
 		if des[want] == nil {
 			t.Errorf("dev image lacks %s", want)
@@ -183,5 +205,128 @@ func TestConflictAndTamper(t *testing.T) {
 	_, err = Assemble(b.inputs, Options{Arch: "x86_64", Release: "v3.22", Profile: Runtime})
 	if err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
 		t.Errorf("cached file not matching the index: %v", err)
+	}
+}
+
+// TestLayersByOrigin: packages are grouped by origin into layers, the synthesized files last;
+// a new version of one package changes exactly its layer and the synthesized one.
+func TestLayersByOrigin(t *testing.T) {
+	muslExtra := testkit.APK{Name: "musl-extra", Version: "1.2.5-r10", Origin: "musl", Files: []testkit.File{
+		{Path: "usr/lib/", Type: tar.TypeDir}, {Path: "usr/lib/libextra.so", Body: "\x7fELF extra", Mode: 0o755}}}
+	b := buildInputs(t, hello, musl, muslExtra)
+	res, err := Assemble(b.inputs, Options{Arch: "x86_64", Release: "v3.22", Profile: Runtime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range res.Layers {
+		names = append(names, l.Name+"="+strings.Join(l.Packages, ","))
+	}
+	if got := strings.Join(names, " "); got != "hello=hello musl=musl,musl-extra spartan-rootfs=spartan-rootfs" {
+		t.Fatalf("layers %s", got)
+	}
+	musLayer := entries(t, res.Layers[1].Tar)
+	if musLayer["lib/ld-musl-x86_64.so.1"] == nil || musLayer["usr/lib/libextra.so"] == nil || musLayer["usr/bin/hello"] != nil {
+		t.Errorf("musl layer %v", keysOf(musLayer))
+	}
+	if rootfsLayer := entries(t, res.Layers[2].Tar); rootfsLayer["lib/apk/db/installed"] == nil || rootfsLayer["etc/passwd"] == nil || rootfsLayer["usr/bin/hello"] != nil {
+		t.Errorf("synthesized layer %v", keysOf(rootfsLayer))
+	}
+
+	// hello 1.0-r1, everything else the same files.
+	newer := hello
+	newer.Version = "1.0-r1"
+	newer.Files = []testkit.File{{Path: "usr/bin/", Type: tar.TypeDir}, {Path: "usr/bin/hello", Body: "\x7fELF hello, patched", Mode: 0o4755}}
+	b2 := buildInputs(t, newer, musl, muslExtra)
+	// The very same musl files as before (each buildInputs signs with a fresh key).
+	b2.inputs[1], b2.inputs[2] = b.inputs[1], b.inputs[2]
+	upd, err := Assemble(b2.inputs, Options{Arch: "x86_64", Release: "v3.22", Profile: Runtime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changed []string
+	for i, l := range upd.Layers {
+		if !bytes.Equal(l.Tar, res.Layers[i].Tar) {
+			changed = append(changed, l.Name)
+		}
+	}
+	if got := strings.Join(changed, " "); got != "hello spartan-rootfs" {
+		t.Errorf("an update of hello changed the layers %q, want hello and spartan-rootfs", got)
+	}
+}
+
+func keysOf(m map[string]*tar.Header) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestSpecPathsCertificatesTrim: the spec's paths, extra certificates and trim patterns; the
+// installed database stops claiming what Spartan replaced or trimmed.
+func TestSpecPathsCertificatesTrim(t *testing.T) {
+	bundle := testkit.APK{Name: "ca-certificates-bundle", Version: "20250619-r0", Files: []testkit.File{
+		{Path: "etc/", Type: tar.TypeDir}, {Path: "etc/ssl/", Type: tar.TypeDir}, {Path: "etc/ssl/certs/", Type: tar.TypeDir},
+		{Path: "etc/ssl/certs/ca-certificates.crt", Body: "-----BEGIN CERTIFICATE-----\nmozilla\n-----END CERTIFICATE-----"}}}
+	docs := hello
+	docs.Files = append(append([]testkit.File(nil), hello.Files...), testkit.File{Path: "usr/share/", Type: tar.TypeDir},
+		testkit.File{Path: "usr/share/doc/", Type: tar.TypeDir}, testkit.File{Path: "usr/share/doc/hello/", Type: tar.TypeDir},
+		testkit.File{Path: "usr/share/doc/hello/README", Body: "read me"})
+	b := buildInputs(t, bundle, docs, musl)
+	corp := "-----BEGIN CERTIFICATE-----\ncorp\n-----END CERTIFICATE-----\n"
+	res, err := Assemble(b.inputs, Options{Arch: "x86_64", Release: "v3.22", Profile: Runtime,
+		Certificates: [][]byte{[]byte(corp)}, TrimPaths: []string{"/usr/share/doc/**"},
+		Paths: []assemble.Path{
+			{Path: "/app", Type: assemble.TypeDirectory, Mode: 0o750, UID: 65532, GID: 65532},
+			{Path: "/etc/app.conf", Type: assemble.TypeFile, Content: "x=1\n"},
+			{Path: "/usr/bin/hi", Type: assemble.TypeSymlink, Target: "hello"},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := entriesOf(t, res)
+	if h := es["app/"]; h == nil || h.Mode != 0o750 || h.Uid != 65532 {
+		t.Errorf("/app %+v", h)
+	}
+	if h := es["etc/app.conf"]; h == nil || h.Mode != 0o644 || h.Size != 4 {
+		t.Errorf("/etc/app.conf %+v", h)
+	}
+	if h := es["usr/bin/hi"]; h == nil || h.Linkname != "hello" {
+		t.Errorf("/usr/bin/hi %+v", h)
+	}
+	if es["usr/share/doc/hello/README"] != nil {
+		t.Error("trimmed file in the image")
+	}
+	var bundleText string
+	for _, l := range res.Layers {
+		tr := tar.NewReader(bytes.NewReader(l.Tar))
+		for {
+			h, err := tr.Next()
+			if err != nil {
+				break
+			}
+			if h.Name == "etc/ssl/certs/ca-certificates.crt" {
+				data, _ := io.ReadAll(tr)
+				bundleText = string(data)
+				if l.Name != "spartan-rootfs" {
+					t.Errorf("the extended bundle is in layer %s", l.Name)
+				}
+			}
+		}
+	}
+	if bundleText != "-----BEGIN CERTIFICATE-----\nmozilla\n-----END CERTIFICATE-----\n"+corp {
+		t.Errorf("bundle %q", bundleText)
+	}
+	inv := inventoryOf(t, res)
+	if fs := inv.Package("hello").Files; len(fs) != 1 || fs[0].Path != "/usr/bin/hello" {
+		t.Errorf("hello's files %+v, want /usr/bin/hello alone", fs)
+	}
+	for _, name := range []string{"ca-certificates-bundle", "hello"} {
+		for _, f := range inv.Package(name).Files {
+			if f.Path == "/etc/ssl/certs/ca-certificates.crt" || f.Path == "/usr/share/doc/hello/README" {
+				t.Errorf("%s's record still lists %s", name, f.Path)
+			}
+		}
 	}
 }

@@ -173,3 +173,46 @@ func TestHostileMirror(t *testing.T) {
 		}
 	})
 }
+
+func TestFetchPinned(t *testing.T) {
+	f := newFixture(t, hello())
+	serveUnder(f)
+	ctx := context.Background()
+	pkgs, keys, err := f.client.Load(ctx, []Repository{f.repo()}, "x86_64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sum, err := f.client.FetchSum(ctx, pkgs[0], keys[pkgs[0].Repository])
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := Pin{URL: pkgs[0].FileURL(), SHA256: sum, Size: pkgs[0].Size, Name: "hello", Version: "1.0-r0", Arch: "x86_64", Checksum: pkgs[0].Checksum.String()}
+	// Without an index: the mirror serves only the package.
+	f.srv.Files = map[string][]byte{"v3.22/main/x86_64/hello-1.0-r0.apk": f.srv.Files["v3.22/main/x86_64/hello-1.0-r0.apk"]}
+	path, p, err := f.client.FetchPinned(ctx, good, f.keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path == "" || p.Name != "hello" || p.Checksum.String() != good.Checksum || p.Repository != f.srv.URL+"/v3.22/main/x86_64" || p.Size != pkgs[0].Size {
+		t.Errorf("pinned package %+v", p)
+	}
+	other, _ := testkit.NewAPKKey("other.rsa.pub")
+	otherKeys := keyring.Keyring{}
+	_ = otherKeys.Add(other.Name, other.PublicPEM())
+	for _, tc := range []struct {
+		name string
+		pin  func(Pin) Pin
+		keys keyring.Keyring
+		want string
+	}{
+		{"another name", func(p Pin) Pin { p.Name, p.Checksum = "hullo", ""; return p }, f.keys, "the record pins hullo"},
+		{"another control checksum", func(p Pin) Pin { p.Checksum = "Q1" + strings.Repeat("A", 27) + "="; return p }, f.keys, "checksum mismatch"},
+		{"untrusted signer", func(p Pin) Pin { return p }, otherKeys, "not a trusted key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, _, err := f.client.FetchPinned(ctx, tc.pin(good), tc.keys); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
