@@ -2,10 +2,11 @@
 # Installs what the e2e suite needs on a Debian host: a container engine (podman + runc),
 # skopeo, mmdebstrap (the benchmark's peer) and a C/C++ toolchain for the catalog's acceptance
 # programs, chromium (headless) to render the HTML compare report, and musl + musl-tools for the
-# Alpine image test (Debian's musl runtime packaged as apks). Idempotent; run as root.
+# Alpine image test (Debian's musl runtime packaged as apks), node and npm for the site's
+# accessibility check (axe-core in headless chromium). Idempotent; run as root.
 set -euo pipefail
 need=()
-for pkg in podman runc skopeo docker-registry mmdebstrap uidmap gcc g++ libssl-dev zlib1g-dev ca-certificates chromium musl musl-tools; do
+for pkg in podman runc skopeo docker-registry mmdebstrap uidmap gcc g++ libssl-dev zlib1g-dev ca-certificates chromium nodejs npm musl musl-tools; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -17,11 +17,9 @@ import (
 	govex "github.com/openvex/go-vex/pkg/vex"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/spartan-images/spartan/internal/spec"
 	"github.com/spartan-images/spartan/internal/vex"
 )
-
-// catalogVariants are the variants every catalog spec has besides its runtime image.
-var catalogVariants = []string{"dev", "debug"}
 
 // checkSite is the site step of the update flow: `spartan site` over the real catalog (every
 // image and variant, amd64, the harness's shared builds) and the update's signed foo image,
@@ -75,11 +73,19 @@ func checkSite(t *testing.T, dir, layout, pub, tl, digest string) {
 	}
 	link(layout, "foo")
 	specs, _ := filepath.Glob(filepath.Join(repoRoot, "images", "*", "spartan.yaml"))
+	// Each spec's own variants: most have dev and debug, the toolbox has none.
+	pages := map[string]bool{}
 	for _, s := range specs {
 		name := filepath.Base(filepath.Dir(s))
+		cs, err := spec.Load(s)
+		if err != nil {
+			t.Fatalf("catalog spec %s: %v", s, err)
+		}
 		link(buildImage(t, name).archive, name+".tar")
-		for _, v := range catalogVariants {
+		pages[name] = true
+		for _, v := range cs.VariantNames() {
 			link(buildVariant(t, name, v).archive, name+"-"+v+".tar")
+			pages[name+"-"+v] = true
 		}
 	}
 	args := []string{"--catalog", filepath.Join(repoRoot, "images"), "--catalog", filepath.Join(dir, "images"),
@@ -111,12 +117,9 @@ func checkSite(t *testing.T, dir, layout, pub, tl, digest string) {
 	for _, p := range sizes[:min(5, len(sizes))] {
 		t.Logf("page %s: %d bytes", p, len(a[p]))
 	}
-	for _, s := range specs {
-		name := filepath.Base(filepath.Dir(s))
-		for _, p := range []string{name, name + "-dev", name + "-debug"} {
-			if _, ok := a["images/"+p+".html"]; !ok {
-				t.Errorf("no page for %s", p)
-			}
+	for p := range pages {
+		if _, ok := a["images/"+p+".html"]; !ok {
+			t.Errorf("no page for %s", p)
 		}
 	}
 	// Every link of every page resolves inside the site.
