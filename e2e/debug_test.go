@@ -74,8 +74,11 @@ func TestDebug(t *testing.T) {
 		t.Errorf("a command exiting 3: spartan exited %v", r.err)
 	}
 
-	if left := must(t, podman(t, "ps", "-a", "-q", "--filter", "label=spartan.debug="+id), "ps").stdout; strings.TrimSpace(left) != "" {
-		t.Errorf("toolbox containers left behind: %s", left)
+	// Labelled or not: no other test runs the toolbox, so any container of it is a leftover.
+	for _, filter := range []string{"label=spartan.debug=" + id, "ancestor=localhost/spartan/toolbox:latest"} {
+		if left := must(t, podman(t, "ps", "-a", "-q", "--filter", filter), "ps").stdout; strings.TrimSpace(left) != "" {
+			t.Errorf("toolbox containers left behind (%s): %s", filter, left)
+		}
 	}
 	if after := state(); after != before {
 		t.Errorf("the target changed:\nbefore %s\nafter  %s", before, after)

@@ -39,8 +39,8 @@ exec form; curl and wget HEALTHCHECKs become the image's probe. What cannot be r
 listed with its line and the command exits with status 1.
 
 It prints a unified diff on standard output, notes on standard error. --write replaces the
-Dockerfile (and writes spartan-base.yaml). --build writes Dockerfile.spartan beside the
-Dockerfile, builds the custom base with Spartan, loads it into podman or docker and builds
+Dockerfile (and writes spartan-base.yaml) when every instruction could be migrated, and
+leaves it unchanged otherwise. --build writes Dockerfile.spartan beside the Dockerfile, builds the custom base with Spartan, loads it into podman or docker and builds
 the application image (-t TAG) in docker format so its HEALTHCHECK is kept; the Spartan
 catalog images the Dockerfile uses must already be loaded.`,
 		Example: `  spartan migrate                        # ./Dockerfile: show the diff and notes
@@ -80,6 +80,9 @@ catalog images the Dockerfile uses must already be loaded.`,
 			}
 			var pe *migrate.ProblemsError
 			if errors.As(err, &pe) || err == nil && len(r.Problems) > 0 {
+				if write {
+					fmt.Fprintf(errw, "%s: not written: fix the instructions below and run again (the Dockerfile is unchanged)\n", df)
+				}
 				return &migrate.ProblemsError{File: df, Problems: r.Problems}
 			}
 			if err != nil {

@@ -18,7 +18,10 @@ func File(path string, o Options, write bool) (Result, error) {
 	if err != nil {
 		return r, err
 	}
-	if write && len(r.Changes) > 0 {
+	// A Dockerfile with instructions left that cannot run on the shell-less image would not
+	// build either way: it stays as it was (still valid on its original images) until they
+	// are fixed, rather than half migrated.
+	if write && len(r.Changes) > 0 && len(r.Problems) == 0 {
 		if err := writeFiles(path, mode, r); err != nil {
 			return r, err
 		}

@@ -159,6 +159,20 @@ func TestFileWrite(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("left files behind: %v", entries)
 	}
+	// With an instruction that cannot be migrated nothing is written.
+	bad := "FROM python:3.13-slim\nCMD [\"sh\", \"-c\", \"python app.py | tee log\"]\n"
+	if err := os.WriteFile(p, []byte(bad), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := File(p, Options{}, true); err != nil || len(r.Problems) == 0 || len(r.Changes) == 0 {
+		t.Fatalf("File with a pipe in sh -c: %v, %d problems, %d changes", err, len(r.Problems), len(r.Changes))
+	}
+	if b, _ := os.ReadFile(p); string(b) != bad {
+		t.Errorf("a Dockerfile with problems was rewritten:\n%s", b)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("left files behind: %v", entries)
+	}
 	if _, err := File(dir, Options{}, false); err == nil {
 		t.Error("File(directory) succeeded")
 	}
