@@ -186,7 +186,7 @@ var testIndex = NewIndex("trixie", []*archive.Package{
 	{Name: "ca-certificates"}, {Name: "libpq5"}, {Name: "libgl1"}, {Name: "libglx-mesa0"},
 	{Name: "libglib2.0-0t64"}, {Name: "libssl3t64"}, {Name: "libnss3"}, {Name: "libgtk-3-0t64"},
 	{Name: "libgbm1"}, {Name: "curl"}, {Name: "wget"}, {Name: "tzdata"}, {Name: "fonts-liberation"},
-	{Name: "libasound2t64"}, {Name: "netcat-openbsd", Provides: "netcat"}, {Name: "ffmpeg"},
+	{Name: "libasound2t64"}, {Name: "ruby"}, {Name: "ruby-bundler"}, {Name: "netcat-openbsd", Provides: "netcat"}, {Name: "ffmpeg"},
 	{Name: "mawk", Provides: "awk"}, {Name: "gawk", Provides: "awk"},
 })
 
@@ -210,6 +210,7 @@ func TestBadInput(t *testing.T) {
 		{"shell form with &&", "FROM node:20\nCMD node migrate.js && node server.js\n", false, 2, "runs 2 commands"},
 		{"unset variable", "FROM node:20\nCMD node server.js --port $PORT\n", false, 2, "uses $PORT, which the Dockerfile does not set"},
 		{"redirection in RUN", "FROM node:20\nRUN echo ok > /status\n", false, 2, "a redirection (>)"},
+		{"bundle install without Ruby", "FROM debian:bookworm-slim\nWORKDIR /app\nRUN bundle install\n", false, 3, "there is no Ruby"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := Dockerfile(tc.src, Options{Index: testIndex})

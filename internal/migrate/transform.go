@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -85,6 +86,9 @@ type transformer struct {
 	pkgLines map[string]int
 	runs     map[int]*finalRun // by line
 	lastMove int               // line of the last RUN moved to -deps, 0 when none
+	// depsNeedBase: the -deps stage runs a tool that only the custom base's packages bring
+	// (Ruby), so it installs them too.
+	depsNeedBase bool
 }
 
 func (t *transformer) problem(line int, format string, a ...any) {
@@ -297,6 +301,12 @@ func (t *transformer) classifyCommand(in instruction, r *finalRun, c command, wo
 		if len(args) == 0 || args[0] != "install" {
 			return "only bundle install can move to a build stage"
 		}
+		// No Spartan image carries Ruby: the final stage has it from the packages its
+		// apt-get installs, now in the custom base, and the -deps stage needs the same.
+		if !contains(t.base.Packages, "ruby") && !slices.ContainsFunc(t.base.Packages, isRubyPackage) {
+			return fmt.Sprintf("bundle install on %s: there is no Ruby; install it with apt-get (ruby, ruby-bundler) before this line", t.image)
+		}
+		t.depsNeedBase = true
 		r.deps = append(r.deps, "bundle config set --local path vendor/bundle && "+joinQuoted(w))
 		r.prefixes = appendNew(r.prefixes, path.Join(workdir, "vendor/bundle"), path.Join(workdir, ".bundle"))
 		r.kind = runMove
@@ -488,7 +498,11 @@ func (t *transformer) rewrite() (edits map[int][]string, deps []string) {
 	}
 	// The -deps stage runs everything up to the last moved RUN: the files it installs from
 	// (requirements.txt, package.json) come from the COPYs before it.
-	deps = append([]string{"FROM " + t.fam.dev + " AS " + depsName}, depsBody[:depsLen]...)
+	deps = []string{"FROM " + t.fam.dev + " AS " + depsName}
+	if t.depsNeedBase {
+		deps = append(deps, "RUN apt-get update && apt-get install -y --no-install-recommends "+strings.Join(t.base.Packages, " ")+" && rm -rf /var/lib/apt/lists/*")
+	}
+	deps = append(deps, depsBody[:depsLen]...)
 	return edits, append(deps, "")
 }
 
@@ -940,4 +954,9 @@ func indexFold(s, sub string) int {
 		}
 	}
 	return -1
+}
+
+// isRubyPackage: Debian names interpreters by version too (ruby3.3).
+func isRubyPackage(name string) bool {
+	return strings.HasPrefix(name, "ruby") && len(name) > 4 && name[4] >= '0' && name[4] <= '9'
 }
