@@ -10,10 +10,13 @@ import (
 )
 
 // fakeEngine is a podman stand-in that records its arguments, one call a line.
-func fakeEngine(t *testing.T) (path, log string) {
+func fakeEngine(t *testing.T) (path, log string) { return fakeNamedEngine(t, "podman") }
+
+// fakeNamedEngine is a script named like the engine (podman or docker) that logs its calls.
+func fakeNamedEngine(t *testing.T, name string) (path, log string) {
 	t.Helper()
 	dir := t.TempDir()
-	path, log = filepath.Join(dir, "podman"), filepath.Join(dir, "calls")
+	path, log = filepath.Join(dir, name), filepath.Join(dir, "calls")
 	script := "#!/bin/sh\necho \"$@\" >> " + log + "\n"
 	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
@@ -21,8 +24,19 @@ func fakeEngine(t *testing.T) (path, log string) {
 	return path, log
 }
 
+// TestBuild: both engines load the custom base and build the migrated Dockerfile; podman is
+// told to keep the docker format (HEALTHCHECK) and never to pull, docker does both already.
 func TestBuild(t *testing.T) {
-	engine, log := fakeEngine(t)
+	for _, tc := range []struct{ engine, flags string }{
+		{"podman", " --format docker --pull=never --runtime runc"},
+		{"docker", ""},
+	} {
+		t.Run(tc.engine, func(t *testing.T) { testBuild(t, tc.engine, tc.flags) })
+	}
+}
+
+func testBuild(t *testing.T, name, flags string) {
+	engine, log := fakeNamedEngine(t, name)
 	dir := t.TempDir()
 	df := filepath.Join(dir, "Dockerfile")
 	src := "FROM python:3.13-slim\nRUN apt-get update && apt-get install -y libssl3\nCOPY app.py /app/\nCMD python /app/app.py\n"
@@ -57,7 +71,7 @@ func TestBuild(t *testing.T) {
 	calls, _ := os.ReadFile(log)
 	lines := strings.Split(strings.TrimSpace(string(calls)), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "load -i ") ||
-		lines[1] != "build -f "+filepath.Join(dir, MigratedFile)+" -t myapp --format docker --pull=never --runtime runc "+dir {
+		lines[1] != "build -f "+filepath.Join(dir, MigratedFile)+" -t myapp"+flags+" "+dir {
 		t.Errorf("engine calls:\n%s", calls)
 	}
 }
