@@ -1,11 +1,14 @@
 package apkindex
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -114,6 +117,50 @@ func TestReadRefusesTampering(t *testing.T) {
 			}
 		})
 	}
+	// A changed signature value in a well-formed signature segment: the RSA check, not the
+	// gzip or tar reader, must be what refuses it.
+	t.Run("signature value, recompressed", func(t *testing.T) {
+		br := bytes.NewReader(orig)
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr.Multistream(false)
+		tr := tar.NewReader(zr)
+		hdr, err := tr.Next()
+		if err != nil || !strings.HasPrefix(hdr.Name, ".SIGN.RSA") {
+			t.Fatalf("first entry %v: %v", hdr, err)
+		}
+		sig, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, zr); err != nil {
+			t.Fatal(err)
+		}
+		rest := orig[len(orig)-br.Len():]
+		resigned := func(sig []byte) []byte {
+			var seg bytes.Buffer
+			zw := gzip.NewWriter(&seg)
+			tw := tar.NewWriter(zw)
+			if err := tw.WriteHeader(&tar.Header{Name: hdr.Name, Mode: hdr.Mode, Size: int64(len(sig)), Typeflag: tar.TypeReg}); err != nil {
+				t.Fatal(err)
+			}
+			tw.Write(sig)
+			tw.Flush() // a signature segment has no end-of-archive blocks: the next segment follows
+			zw.Close()
+			return append(seg.Bytes(), rest...)
+		}
+		// Rebuilt with the same signature it still verifies: only the flipped bit differs below.
+		if _, err := Read(bytes.NewReader(resigned(sig)), defaultKeys(t), "APKINDEX.tar.gz"); err != nil {
+			t.Fatalf("the rebuilt signature segment: %v", err)
+		}
+		sig[len(sig)/2] ^= 0x01
+		_, err = Read(bytes.NewReader(resigned(sig)), defaultKeys(t), "APKINDEX.tar.gz")
+		if err == nil || !strings.Contains(err.Error(), "does not verify") {
+			t.Fatalf("error %v, want the signature refused", err)
+		}
+	})
 	t.Run("unknown key", func(t *testing.T) {
 		kr := keyring.Keyring{}
 		key, err := rsa.GenerateKey(rand.Reader, 2048)

@@ -106,7 +106,7 @@ func (c *Client) LoadSet(ctx context.Context, repos []Repository, arch string) (
 func check(r Repository) error {
 	switch {
 	case r.Mirror == "":
-		return fmt.Errorf("alpine repository %s: no mirror configured: pass --mirror URL or set SPARTAN_MIRROR", r.Name)
+		return fmt.Errorf("alpine repository %s: no mirror configured: pass --alpine-mirror URL, set SPARTAN_ALPINE_MIRROR or give the repository a mirror in the spec", r.Name)
 	case !strings.HasPrefix(r.Mirror, "http://") && !strings.HasPrefix(r.Mirror, "https://"):
 		return fmt.Errorf("alpine mirror %q: want an http:// or https:// URL", r.Mirror)
 	case !apkindex.ValidName(r.Release) || !apkindex.ValidName(r.Name):
