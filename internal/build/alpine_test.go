@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -155,6 +156,17 @@ func TestBuildAlpineRefusals(t *testing.T) {
 		_, err := Build(context.Background(), Options{Spec: s, Mirrors: Mirrors{Alpine: srv.URL}, Downloader: dl})
 		if err == nil || !strings.Contains(err.Error(), "testkit-5f3a.rsa.pub, which is not a trusted key") {
 			t.Fatalf("error %v", err)
+		}
+		// The index signed by an untrusted key is not kept for a later build to trust.
+		var kept []string
+		filepath.WalkDir(dl.Cache.Dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				kept = append(kept, p)
+			}
+			return nil
+		})
+		if len(kept) != 0 {
+			t.Errorf("the refused index left %v in the cache", kept)
 		}
 	})
 	t.Run("no mirror", func(t *testing.T) {
