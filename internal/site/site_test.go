@@ -249,6 +249,7 @@ func TestSite(t *testing.T) {
 	index := string(got["index.html"])
 	for _, want := range []string{`<a href="images/app.html">app</a>`,
 		`aria-label="packages: 4 vs 3"`, `aria-label="CVEs (high): 1 vs 0"`, // general-purpose vs Spartan, with the database
+		`<td class="l">linux/amd64</td>`, "<td>2026-11-20 10:25</td>", // architectures, last rebuild
 		"Not measured: ghost.", `<a href="images/ghost.html">ghost</a>`, "Compressed size of each image: app", "not built: no image for ghost was given"} {
 		if !strings.Contains(index, want) {
 			t.Errorf("index lacks %q", want)
