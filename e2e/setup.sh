@@ -6,9 +6,14 @@
 # accessibility check (axe-core in headless chromium). Idempotent; run as root.
 set -euo pipefail
 need=()
-for pkg in podman runc skopeo docker-registry mmdebstrap uidmap gcc g++ libssl-dev zlib1g-dev ca-certificates chromium nodejs npm musl musl-tools; do
+for pkg in podman runc skopeo docker-registry mmdebstrap uidmap gcc g++ libssl-dev zlib1g-dev ca-certificates chromium musl musl-tools; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
+# A node from elsewhere (e.g. NodeSource's nodejs, which bundles npm and conflicts with
+# Debian's npm package) is kept: only a host without node or npm gets Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  need+=(nodejs npm)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
