@@ -234,3 +234,90 @@ CMD ["-cp", "/app", "Tz"]
 		}
 	}
 }
+
+// TestCustomBaseSecurityUpdate: the custom image of TestCustomBaseSharesLayers, built on the
+// python image as it was before today's security updates (no security suite) and on today's.
+// A base package update must change, in the custom image as in python, only the layers that
+// hold the updated packages (and the synthesized spartan-rootfs), and the custom image's
+// changed layers must be python's new layers byte for byte: whoever pulled both before
+// downloads the update once.
+func TestCustomBaseSecurityUpdate(t *testing.T) {
+	t.Parallel()
+	oldPy := readArchive(t, buildOldImage(t, "python"))
+	newPy := readArchive(t, buildImage(t, "python").archive)
+	oldBase := filepath.Join(workDir, "security-update", "python") // buildOldImage's spec dir
+	build := func(dir, base string) archived {
+		writeFile(t, filepath.Join(dir, "spartan.yaml"), "name: spartan-e2e/python-gl-update\nbase: "+base+"\npackages: [libgl1, libglib2.0-0]\n")
+		archive := filepath.Join(dir, "image.tar")
+		must(t, spartan(t, nil, "build", dir, "--arch", "amd64", "--archive", archive), "build "+dir)
+		return readArchive(t, archive)
+	}
+	oldCustom := build(filepath.Join(workDir, "custom-update", "old"), oldBase)
+	newCustom := build(filepath.Join(workDir, "custom-update", "new"), "python")
+
+	// The updated packages, as python's layers record them.
+	oldVersions := map[string]string{}
+	for _, l := range oldPy.layers {
+		for p, v := range l.versions {
+			oldVersions[p] = v
+		}
+	}
+	var updates []string
+	for _, l := range newPy.layers {
+		for p, v := range l.versions {
+			if p != "spartan-rootfs" && oldVersions[p] != v {
+				updates = append(updates, p+" "+oldVersions[p]+" → "+v)
+			}
+		}
+	}
+	if len(updates) == 0 {
+		t.Skip("the security suite has no update for any package of the python image today: nothing to measure")
+	}
+	t.Logf("python: security updates: %s", strings.Join(updates, "; "))
+
+	changedLayers := func(what string, old, cur archived) map[string]string {
+		t.Helper()
+		if len(old.layers) != len(cur.layers) {
+			t.Fatalf("%s: %d layers became %d", what, len(old.layers), len(cur.layers))
+		}
+		changed := map[string]string{} // layer name → new digest
+		for i, o := range old.layers {
+			n := cur.layers[i]
+			if o.name != n.name {
+				t.Fatalf("%s: layer %d was %s, is %s", what, i, o.name, n.name)
+			}
+			updated := false
+			for p, v := range n.versions {
+				if p != "spartan-rootfs" && o.versions[p] != v {
+					updated = true
+				}
+			}
+			switch {
+			case o.digest != n.digest && !updated && n.name != "spartan-rootfs":
+				t.Errorf("%s: layer %s changed, but holds no updated package", what, n.name)
+			case o.digest == n.digest && updated:
+				t.Errorf("%s: layer %s holds an updated package, but did not change", what, n.name)
+			}
+			if o.digest != n.digest {
+				changed[n.name] = n.digest
+			}
+		}
+		return changed
+	}
+	pyChanged := changedLayers("python", oldPy, newPy)
+	customChanged := changedLayers("custom", oldCustom, newCustom)
+	t.Logf("changed layers: python %d of %d, custom %d of %d", len(pyChanged), len(newPy.layers), len(customChanged), len(newCustom.layers))
+	for name, d := range customChanged {
+		if name == "spartan-rootfs" {
+			continue
+		}
+		if pd, ok := pyChanged[name]; !ok || pd != d {
+			t.Errorf("custom layer %s changed to %s, which is not python's new layer %s (%q): the update is downloaded twice", name, d, name, pd)
+		}
+	}
+	for name := range pyChanged {
+		if _, ok := customChanged[name]; !ok && name != "spartan-rootfs" {
+			t.Errorf("python's layer %s changed but the custom image's did not: it still carries the old package", name)
+		}
+	}
+}

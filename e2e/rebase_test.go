@@ -169,6 +169,11 @@ func TestRebaseApp(t *testing.T) {
 		}
 	}
 	t.Logf("the rebase carried %d package updates: %s", len(updated), strings.Join(updated, "; "))
+	if len(updated) == 0 {
+		// Without an update the new base's layers are the old ones and nothing above proves
+		// that a rebase carries new versions into the application.
+		t.Errorf("the python base built without and with the security suite has the same package versions: the rebase carried no update")
+	}
 
 	// Refusals, each with its reason.
 	arm := filepath.Join(workDir, "rebase", "static-arm64.tar")
