@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"archive/tar"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -16,7 +15,8 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/spartan-images/spartan/internal/testkit"
 )
 
 // TestSBOM builds the python image into an OCI layout, writes both SBOMs with `spartan sbom`
@@ -183,31 +183,11 @@ func statusD(t *testing.T, dir string) map[string]string {
 
 func validate(t *testing.T, dir, url, doc string) {
 	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
+	var files []string
 	for _, f := range []string{"spdx-schema.json", "bom-1.6.schema.json", "spdx.schema.json", "jsf-0.82.schema.json"} {
-		raw, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, _ := s.(map[string]any)["$id"].(string)
-		if err := c.AddResource(id, s); err != nil {
-			t.Fatal(err)
-		}
+		files = append(files, filepath.Join(dir, f))
 	}
-	sch, err := c.Compile(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sch.Validate(inst); err != nil {
+	if err := testkit.ValidateJSON(testkit.Schema(t, url, files...), []byte(doc)); err != nil {
 		t.Fatalf("%s: %v", url, err)
 	}
 }

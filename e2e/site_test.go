@@ -5,7 +5,6 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,9 +14,9 @@ import (
 	"testing"
 
 	govex "github.com/openvex/go-vex/pkg/vex"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/spartan-images/spartan/internal/spec"
+	"github.com/spartan-images/spartan/internal/testkit"
 	"github.com/spartan-images/spartan/internal/vex"
 )
 
@@ -100,7 +99,7 @@ func checkSite(t *testing.T, dir, layout, pub, tl, digest string) {
 	r := must(t, sp(env, append([]string{"site", site1}, args...)...), "site")
 	t.Logf("%s(%s)", r.stdout, r.elapsed.Round(1e8))
 	must(t, sp(env, append([]string{"site", site2}, args...)...), "site again")
-	a, b := siteFiles(t, site1), siteFiles(t, site2)
+	a, b := testkit.ReadTree(t, site1), testkit.ReadTree(t, site2)
 	if len(a) != len(b) {
 		t.Errorf("two runs wrote %d and %d files", len(a), len(b))
 	}
@@ -148,16 +147,12 @@ func checkSite(t *testing.T, dir, layout, pub, tl, digest string) {
 	if err := json.Unmarshal([]byte(dl.stdout), &mod); err != nil || mod.Dir == "" {
 		t.Fatalf("go mod download github.com/ossf/osv-schema: %v %s", err, dl.stderr)
 	}
-	schema := compileSchema(t, filepath.Join(mod.Dir, "validation", "schema.json"))
+	schema := testkit.Schema(t, "", filepath.Join(mod.Dir, "validation", "schema.json"))
 	records := 0
 	for p, body := range a {
 		if strings.HasPrefix(p, "feeds/osv/x_") {
 			records++
-			inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := schema.Validate(inst); err != nil {
+			if err := testkit.ValidateJSON(schema, body); err != nil {
 				t.Errorf("%s: %v", p, err)
 			}
 		}
@@ -211,44 +206,4 @@ func checkSite(t *testing.T, dir, layout, pub, tl, digest string) {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-func siteFiles(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func compileSchema(t *testing.T, file string) *jsonschema.Schema {
-	t.Helper()
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource("osv-schema.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("osv-schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }

@@ -154,28 +154,19 @@ func statusNames(files map[string][]byte) []string {
 	return names
 }
 
+// schema compiles one of the published SBOM schemas in testdata/schema (they refer to each other).
 func schema(t *testing.T, url string) *jsonschema.Schema {
 	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
+	var files []string
 	for _, f := range []string{"spdx-schema.json", "bom-1.6.schema.json", "spdx.schema.json", "jsf-0.82.schema.json"} {
-		raw, err := os.ReadFile(filepath.Join("testdata", "schema", f))
-		must(t, err)
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-		must(t, err)
-		id, _ := doc.(map[string]any)["$id"].(string)
-		must(t, c.AddResource(id, doc))
+		files = append(files, filepath.Join("testdata", "schema", f))
 	}
-	s, err := c.Compile(url)
-	must(t, err)
-	return s
+	return testkit.Schema(t, url, files...)
 }
 
 func validate(t *testing.T, s *jsonschema.Schema, doc []byte) {
 	t.Helper()
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	must(t, err)
-	if err := s.Validate(inst); err != nil {
+	if err := testkit.ValidateJSON(s, doc); err != nil {
 		t.Fatalf("schema validation: %v", err)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,7 +20,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/spartan-images/spartan/internal/build"
 	"github.com/spartan-images/spartan/internal/oci"
@@ -175,24 +173,6 @@ func (f fixture) options() site.Options {
 		Key: &f.key.PublicKey, KeyPEM: f.pubPEM, Time: t0, Version: "test"}
 }
 
-func files(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 func TestSite(t *testing.T) {
 	f := setup(t)
 	dir := filepath.Join(f.dir, "site")
@@ -200,7 +180,7 @@ func TestSite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := files(t, dir)
+	got := testkit.ReadTree(t, dir)
 	if len(got) != len(res.Pages) {
 		t.Errorf("%d files on disk, %d reported", len(got), len(res.Pages))
 	}
@@ -210,7 +190,7 @@ func TestSite(t *testing.T) {
 	if _, err := site.Generate(context.Background(), again, f.options()); err != nil {
 		t.Fatal(err)
 	}
-	second := files(t, again)
+	second := testkit.ReadTree(t, again)
 	for p, b := range got {
 		if !bytes.Equal(b, second[p]) {
 			t.Errorf("%s differs between two runs", p)
@@ -323,7 +303,7 @@ func TestSiteWithoutDatabaseOrTimeline(t *testing.T) {
 	if _, err := site.Generate(context.Background(), dir, site.Options{Entries: f.entries, Time: t0}); err != nil {
 		t.Fatal(err)
 	}
-	got := files(t, dir)
+	got := testkit.ReadTree(t, dir)
 	page := string(got["images/app.html"])
 	for _, want := range []string{
 		"Not scanned: no vulnerability database was given",
@@ -363,28 +343,7 @@ func TestGenerateRefusesAForeignDirectory(t *testing.T) {
 
 func validateOSV(t *testing.T, doc []byte) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "osv-schema.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sch, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource("osv-schema.json", sch); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("osv-schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Validate(inst); err != nil {
+	if err := testkit.ValidateJSON(testkit.Schema(t, "", filepath.Join("testdata", "osv-schema.json")), doc); err != nil {
 		t.Fatalf("OSV schema: %v\n%s", err, doc)
 	}
 }
