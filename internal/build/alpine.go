@@ -20,7 +20,6 @@ import (
 	aresolve "github.com/spartan-images/spartan/internal/alpine/resolve"
 	"github.com/spartan-images/spartan/internal/assemble"
 	"github.com/spartan-images/spartan/internal/debian/resolve"
-	"github.com/spartan-images/spartan/internal/oci"
 	"github.com/spartan-images/spartan/internal/spec"
 )
 
@@ -292,7 +291,6 @@ func ResolveAlpine(ctx context.Context, o Options) ([]Resolution, error) {
 }
 
 func (o Options) assembleAlpine(p *Plan, inputs []image.Input, repositories []string, keys keyring.Keyring, apkArch string, epoch *time.Time) (*Image, error) {
-	arch := p.Arch
 	opts := image.Options{Arch: apkArch, Release: o.Spec.Release, Profile: string(o.Spec.Profile), World: o.Spec.Packages, Keys: keys,
 		Repositories: repositories, LayerBudget: o.Spec.Layers, TrimPaths: o.Spec.Trim.Paths}
 	var err error
@@ -319,68 +317,17 @@ func (o Options) assembleAlpine(p *Plan, inputs []image.Input, repositories []st
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	var asm *assemble.Result
-	var layers []oci.Layer
-	hit := false
-	if !o.NoLayerCache {
-		asm, layers, hit = loadAssembly(o.Downloader.Cache, key)
-	}
-	if hit {
-		o.log().Info("reused cached layers", "arch", arch, "layers", len(layers), "elapsed", time.Since(start).Round(time.Millisecond))
-	} else {
+	return o.finishImage(p, key, opts.Epoch, func() (*assemble.Result, error) {
 		res, err := image.Assemble(inputs, opts)
 		if err != nil {
-			return nil, fmt.Errorf("assemble %s (%s): %w", o.Spec.Name, arch, err)
+			return nil, err
 		}
-		asm = &assemble.Result{Notes: res.Notes, Files: res.Files, Epoch: res.Epoch}
+		asm := &assemble.Result{Notes: res.Notes, Files: res.Files, Epoch: res.Epoch}
 		for _, l := range res.Layers {
 			asm.Layers = append(asm.Layers, assemble.Layer{Name: l.Name, Packages: l.Packages, Tar: l.Tar})
-			layers = append(layers, oci.Layer{Name: l.Name, Tar: l.Tar})
 		}
-		o.log().Info("assembled layers", "arch", arch, "layers", len(asm.Layers), "files", asm.Files, "elapsed", time.Since(start).Round(time.Millisecond))
-	}
-	for _, n := range asm.Notes {
-		o.log().Debug("assemble", "arch", arch, "note", n)
-	}
-	history := make([]string, 0, len(asm.Layers))
-	for _, l := range asm.Layers {
-		history = append(history, "spartan: "+l.Name+" ("+strings.Join(l.Packages, " ")+")")
-	}
-	// The health probe (static Go) and the spec's files: as on Debian, above the packages.
-	top, topHistory, err := o.topLayers(arch, opts.Epoch)
-	if err != nil {
-		return nil, err
-	}
-	layers = append(slices.Clip(layers), top...)
-	history = append(history, topHistory...)
-	img, err := oci.Image(layers, oci.Config{
-		Arch:        oci.Arch(arch),
-		Variant:     oci.Variant(arch),
-		User:        o.Spec.Accounts.User(),
-		WorkingDir:  o.Spec.Workdir,
-		Env:         o.env(),
-		Entrypoint:  o.Spec.Entrypoint,
-		Cmd:         o.Spec.Cmd,
-		Labels:      o.labels(),
-		Annotations: o.annotations(asm),
-		Created:     asm.Epoch,
-		Healthcheck: healthConfig(o.Spec.Healthcheck),
-		History:     history,
+		return asm, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("image %s (%s): %w", o.Spec.Name, arch, err)
-	}
-	if !hit {
-		if err := storeAssembly(o.Downloader.Cache, key, asm, img); err != nil {
-			o.log().Warn("could not cache the layers; the next build assembles again", "err", err)
-		}
-	}
-	d, err := oci.Digest(img)
-	if err != nil {
-		return nil, err
-	}
-	return &Image{Plan: p, Image: img, Assembly: asm, Digest: d}, nil
 }
 
 // alpineAssemblyKey hashes what decides an Alpine assembly's bytes, as assemblyKey does for

@@ -211,7 +211,14 @@ func (o Options) buildArch(ctx context.Context, p *Plan) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	start = time.Now()
+	return o.finishImage(p, key, opts.Epoch, func() (*assemble.Result, error) { return assemble.Assemble(inputs, opts) })
+}
+
+// finishImage makes the image of a plan whose assembly inputs hash to key, on either
+// distribution: the package layers from the layer cache, or from assembleFn (then cached with
+// the image), under the probe and application layers, with the config every image gets.
+func (o Options) finishImage(p *Plan, key string, epoch time.Time, assembleFn func() (*assemble.Result, error)) (*Image, error) {
+	start := time.Now()
 	var asm *assemble.Result
 	var layers []oci.Layer
 	hit := false
@@ -221,8 +228,8 @@ func (o Options) buildArch(ctx context.Context, p *Plan) (*Image, error) {
 	if hit {
 		o.log().Info("reused cached layers", "arch", p.Arch, "layers", len(layers), "elapsed", time.Since(start).Round(time.Millisecond))
 	} else {
-		asm, err = assemble.Assemble(inputs, opts)
-		if err != nil {
+		var err error
+		if asm, err = assembleFn(); err != nil {
 			return nil, fmt.Errorf("assemble %s (%s): %w", o.Spec.Name, p.Arch, err)
 		}
 		o.log().Info("assembled layers", "arch", p.Arch, "layers", len(asm.Layers), "files", asm.Files, "trimmed", asm.Trimmed, "elapsed", time.Since(start).Round(time.Millisecond))
@@ -241,7 +248,8 @@ func (o Options) buildArch(ctx context.Context, p *Plan) (*Image, error) {
 			history[i] += " (" + strings.Join(l.Packages, " ") + ")"
 		}
 	}
-	top, topHistory, err := o.topLayers(p.Arch, opts.Epoch)
+	// The health probe (static Go) and the spec's files: above the packages.
+	top, topHistory, err := o.topLayers(p.Arch, epoch)
 	if err != nil {
 		return nil, err
 	}
