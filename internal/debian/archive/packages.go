@@ -10,9 +10,9 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
-	"github.com/ulikunitz/xz"
 
 	"github.com/spartan-images/spartan/internal/cache"
+	"github.com/spartan-images/spartan/internal/xz"
 )
 
 // indexExts is the order in which compressed forms of an index are tried. gzip comes first:
