@@ -4,56 +4,84 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-
-	"github.com/spartan-images/spartan/internal/debian/control"
+	"strconv"
 )
 
-// The parsed-index cache format. Only the stanzas are stored; typed fields are rebuilt with
-// fillPackage so a cached index can never disagree with a freshly parsed one. Layout, all
-// integers uvarint:
+// The parsed-index cache format. Only the values of the fields a Package carries are stored, as
+// the index spelled them (near enough that they parse to the same Package); decoding rebuilds
+// every Package through fillPackage, so a cached index can never disagree with a freshly
+// scanned one or skip its checks. Layout, all integers uvarint:
 //
 //	magic
-//	nNames, then each field name: len, bytes   (names repeat in every stanza: stored once)
-//	nPackages, nFieldsTotal
-//	per package: nFields, then per field: name index, value len, value bytes
+//	nPackages
+//	per package: bitmask of the fields present (bit = field number), then per present field
+//	in field-number order: value length, value bytes
 //
-// Decoding copies the data into one string and slices every name and value out of it, and
-// allocates the fields and packages in one slab each: a warm load of a 65,000-package index
-// is a few large allocations instead of millions of small ones.
-const codecMagic = "spartan-packages-v1\n"
+// Decoding copies the data into one string and slices every value out of it, and allocates the
+// packages in one slab: a warm load of a 65,000-package index is a few large allocations. The
+// cache's own envelope (internal/cache derived entries) already rejects a truncated or altered
+// entry by its SHA-256; this format's checks catch entries of another version.
+const codecMagic = "spartan-packages-v2\n"
+
+// rawValues returns values that fillPackage turns back into p's typed fields.
+func rawValues(p *Package) *[numFields]string {
+	var v [numFields]string
+	v[fPackage] = p.Name
+	v[fVersion] = p.Version
+	v[fArchitecture] = p.Architecture
+	switch {
+	case p.Source == p.Name && p.SourceVersion == p.Version:
+	case p.SourceVersion == p.Version:
+		v[fSource] = p.Source
+	default:
+		v[fSource] = p.Source + " (" + p.SourceVersion + ")"
+	}
+	v[fFilename] = p.Filename
+	v[fSHA256] = p.SHA256
+	v[fSize] = strconv.FormatInt(p.Size, 10)
+	if p.InstalledSize != 0 {
+		v[fInstalledSize] = strconv.FormatInt(p.InstalledSize, 10)
+	}
+	v[fDepends] = p.Depends
+	v[fPreDepends] = p.PreDepends
+	v[fProvides] = p.Provides
+	if p.Essential {
+		v[fEssential] = "yes"
+	}
+	v[fPriority] = p.Priority
+	v[fSection] = p.Section
+	v[fMultiArch] = p.MultiArch
+	return &v
+}
 
 func encodePackages(pkgs []*Package) []byte {
-	names := map[string]uint64{}
-	var nameList []string
-	total := 0
-	size := len(codecMagic) + 32
-	for _, p := range pkgs {
-		total += len(p.Stanza.Fields)
-		for _, f := range p.Stanza.Fields {
-			if _, ok := names[f.Name]; !ok {
-				names[f.Name] = uint64(len(nameList))
-				nameList = append(nameList, f.Name)
-				size += len(f.Name) + 4
-			}
-			size += len(f.Value) + 6
-		}
+	vals := make([]*[numFields]string, len(pkgs))
+	size := len(codecMagic) + binary.MaxVarintLen64
+	for i, p := range pkgs {
+		vals[i] = rawValues(p)
 		size += 3
+		for _, s := range vals[i] {
+			if s != "" {
+				size += len(s) + 3
+			}
+		}
 	}
 	b := make([]byte, 0, size)
 	b = append(b, codecMagic...)
-	b = binary.AppendUvarint(b, uint64(len(nameList)))
-	for _, n := range nameList {
-		b = binary.AppendUvarint(b, uint64(len(n)))
-		b = append(b, n...)
-	}
 	b = binary.AppendUvarint(b, uint64(len(pkgs)))
-	b = binary.AppendUvarint(b, uint64(total))
-	for _, p := range pkgs {
-		b = binary.AppendUvarint(b, uint64(len(p.Stanza.Fields)))
-		for _, f := range p.Stanza.Fields {
-			b = binary.AppendUvarint(b, names[f.Name])
-			b = binary.AppendUvarint(b, uint64(len(f.Value)))
-			b = append(b, f.Value...)
+	for _, v := range vals {
+		var mask uint64
+		for id, s := range v {
+			if s != "" {
+				mask |= 1 << id
+			}
+		}
+		b = binary.AppendUvarint(b, mask)
+		for _, s := range v {
+			if s != "" {
+				b = binary.AppendUvarint(b, uint64(len(s)))
+				b = append(b, s...)
+			}
 		}
 	}
 	return b
@@ -108,46 +136,36 @@ func decodePackages(data []byte, rel *Release) ([]*Package, error) {
 		return nil, fmt.Errorf("%w: unknown format", errCodec)
 	}
 	d := &decoder{data: data, s: string(data), off: len(codecMagic)}
-	names := make([]string, d.count(1))
-	for i := range names {
-		names[i] = d.str()
-	}
 	nPkgs := d.count(1)
-	nFields := d.count(2)
 	if d.err != nil {
 		return nil, d.err
 	}
-	slab := make([]control.Field, nFields)
 	pkgs := make([]Package, nPkgs)
 	out := make([]*Package, nPkgs)
-	used := 0
 	for i := range pkgs {
-		n := d.count(2)
-		if d.err != nil || n > nFields-used {
-			return nil, fmt.Errorf("%w: field count", errCodec)
+		mask := d.uint()
+		if d.err == nil && mask >= 1<<numFields {
+			d.err = errCodec
 		}
-		// Capacity is capped so Paragraph.Set on one package appends into a new array
-		// instead of overwriting the next package's fields.
-		fields := slab[used : used+n : used+n]
-		used += n
-		for j := range fields {
-			k := d.uint()
-			if d.err == nil && k >= uint64(len(names)) {
-				d.err = errCodec
+		var v [numFields]string
+		for id := range v {
+			if mask&(1<<id) != 0 {
+				// An empty value is never stored: a bit with an empty value is damage.
+				if v[id] = d.str(); v[id] == "" {
+					d.err = errCodec
+				}
 			}
-			v := d.str()
-			if d.err != nil {
-				return nil, fmt.Errorf("%w: package %d", errCodec, i)
-			}
-			fields[j] = control.Field{Name: names[k], Value: v}
+		}
+		if d.err != nil {
+			return nil, fmt.Errorf("%w: package %d", errCodec, i)
 		}
 		pkgs[i].Origin = rel
-		if err := fillPackage(&pkgs[i], control.Paragraph{Fields: fields}); err != nil {
+		if err := fillPackage(&pkgs[i], &v); err != nil {
 			return nil, fmt.Errorf("%w: %v", errCodec, err)
 		}
 		out[i] = &pkgs[i]
 	}
-	if d.off != len(data) || used != nFields {
+	if d.off != len(data) {
 		return nil, fmt.Errorf("%w: trailing data", errCodec)
 	}
 	return out, nil

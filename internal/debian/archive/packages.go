@@ -2,18 +2,19 @@ package archive
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
-	"github.com/ulikunitz/xz"
 
 	"github.com/spartan-images/spartan/internal/cache"
-	"github.com/spartan-images/spartan/internal/debian/control"
+	"github.com/spartan-images/spartan/internal/xz"
 )
 
 // indexExts is the order in which compressed forms of an index are tried. gzip comes first:
@@ -71,7 +72,7 @@ func (c *Client) Packages(ctx context.Context, rel *Release, component, arch str
 			}
 			return nil, fmt.Errorf("index %s %s/binary-%s: %w", rel.Source.Suite, component, arch, err)
 		}
-		pkgs, err := readIndexFile(path, idx.ext, rel)
+		pkgs, err := readIndexFile(path, idx.ext, rel, rel.Files[component+"/binary-"+arch+"/Packages"].Size)
 		if err != nil {
 			return nil, fmt.Errorf("index %s/%s (cached as %s): %w", rel.Source.Suite, idx.path, path, err)
 		}
@@ -141,10 +142,20 @@ func (c *Client) fetchIndex(ctx context.Context, dl *cache.Downloader, rel *Rele
 	return dl.Fetch(ctx, item)
 }
 
-// readIndexFile decompresses and parses a verified index file. Decompression runs in its own
-// goroutine, overlapping the parse: xz decoding of trixie's main index takes seconds, and this
-// hides the parse behind it on a machine with two cores.
-func readIndexFile(path, ext string, rel *Release) ([]*Package, error) {
+// maxIndexSize bounds a decompressed index held in memory; trixie's main index is 56 MB.
+const maxIndexSize = 1 << 30
+
+// indexPiece is about how much decompressed text the scanner is handed at a time: large enough
+// that handing over costs nothing, small enough that scanning runs alongside decompression.
+const indexPiece = 1 << 20
+
+// readIndexFile decompresses a verified index file into memory and scans it. Holding the text
+// lets the scanner slice values out of it instead of copying each field, which made reading
+// trixie's main index several times cheaper than a streaming paragraph parse. The text is
+// scanned in pieces as it is decompressed, on another core, so reading the index costs about
+// its decompression time. sizeHint is the plain index's size as the release lists it (0 when
+// unknown), to allocate once.
+func readIndexFile(path, ext string, rel *Release, sizeHint int64) ([]*Package, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -165,45 +176,83 @@ func readIndexFile(path, ext string, rel *Release) ([]*Package, error) {
 		}
 		defer zr.Close()
 		r = zr
-	default:
-		return parsePackages(r, rel)
 	}
-	pr, pw := io.Pipe()
-	done := make(chan struct{})
+	pieces := make(chan string, 4)
+	stop := make(chan struct{})
+	done := make(chan error, 1)
 	go func() {
-		defer close(done)
-		bw := bufio.NewWriterSize(pw, 1<<20)
-		_, err := io.Copy(bw, r)
-		if err == nil {
-			err = bw.Flush()
-		} else {
-			err = fmt.Errorf("decompress %s: %w", ext, err)
-		}
-		pw.CloseWithError(err)
+		defer close(pieces)
+		done <- splitIndex(r, maxIndexSize, indexPiece, pieces, stop)
 	}()
-	pkgs, err := parsePackages(pr, rel)
-	// Stops the decompressor if the parse failed early, and waits for it before f closes.
-	pr.CloseWithError(errors.New("parse stopped"))
-	<-done
-	return pkgs, err
+	s := newIndexScanner(rel, int(min(max(sizeHint, 0), maxIndexSize)/1024)+1)
+	var scanErr error
+	for p := range pieces {
+		if scanErr == nil {
+			if scanErr = s.scan(p); scanErr != nil {
+				close(stop) // and drain, so the decompressor ends before the file closes
+			}
+		}
+	}
+	splitErr := <-done
+	switch {
+	case scanErr != nil:
+		return nil, scanErr
+	case errors.Is(splitErr, errIndexTooLarge):
+		return nil, splitErr
+	case splitErr != nil:
+		return nil, fmt.Errorf("decompress %s: %w", ext, splitErr)
+	}
+	return s.finish()
 }
 
-// parsePackages reads a Packages index stanza by stanza.
-func parsePackages(r io.Reader, rel *Release) ([]*Package, error) {
-	cr := control.NewReader(r)
-	var out []*Package
+var (
+	errIndexTooLarge = fmt.Errorf("decompressed index is larger than %d MiB; Spartan refuses to hold it in memory", maxIndexSize>>20)
+	errScanStopped   = errors.New("scan stopped")
+)
+
+// splitIndex reads r to its end and sends its text in pieces, each cut at the last line end
+// once size bytes are buffered (the last piece at the end of the text), until limit bytes were
+// read or stop closes.
+func splitIndex(r io.Reader, limit int64, size int, pieces chan<- string, stop <-chan struct{}) error {
+	buf := make([]byte, 0, 2*size)
+	lastNL := -1 // offset of the last newline in buf; only new bytes are searched
+	var total int64
+	send := func(p string) error {
+		select {
+		case pieces <- p:
+			return nil
+		case <-stop:
+			return errScanStopped
+		}
+	}
 	for {
-		p, err := cr.Next()
+		if len(buf) == cap(buf) {
+			// A line longer than the buffer: grow it (the scanner refuses lines over 16 MiB).
+			buf = slices.Grow(buf, len(buf))
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		if j := bytes.LastIndexByte(buf[len(buf):len(buf)+n], '\n'); j >= 0 {
+			lastNL = len(buf) + j
+		}
+		buf = buf[:len(buf)+n]
+		if total += int64(n); total > limit {
+			return errIndexTooLarge
+		}
 		if err == io.EOF {
-			return out, nil
+			if len(buf) > 0 {
+				return send(string(buf))
+			}
+			return nil
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
-		pkg := &Package{Origin: rel}
-		if err := fillPackage(pkg, p); err != nil {
-			return nil, fmt.Errorf("stanza ending at line %d: %w", cr.Line(), err)
+		if len(buf) >= size && lastNL >= 0 {
+			if err := send(string(buf[:lastNL+1])); err != nil {
+				return err
+			}
+			buf = buf[:copy(buf, buf[lastNL+1:])]
+			lastNL = -1
 		}
-		out = append(out, pkg)
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/spartan-images/spartan/internal/debian/control"
 )
 
 // Field numbers for fillPackage's single pass over a stanza.
@@ -48,20 +46,11 @@ func fieldID(name string) int {
 	return -1
 }
 
-// fillPackage sets pkg's typed fields from its index stanza, in one pass: it runs for every
-// package of every index on every warm run, so it avoids Paragraph.Get's repeated scans. As
-// with Get, the first occurrence of a repeated field wins.
-func fillPackage(pkg *Package, p control.Paragraph) error {
-	var v [numFields]string
-	var seen uint32
-	for _, f := range p.Fields {
-		id := fieldID(f.Name)
-		if id < 0 || seen&(1<<id) != 0 {
-			continue
-		}
-		seen |= 1 << id
-		v[id] = f.Value
-	}
+// fillPackage sets pkg's typed fields from the values of its index stanza's fields (v is indexed
+// by field number) and checks them. It is the one place an index's values become a Package:
+// the index scanner and the parsed-index cache both go through it, so a cached index can never
+// be more lenient than a freshly read one.
+func fillPackage(pkg *Package, v *[numFields]string) error {
 	name := v[fPackage]
 	if name == "" {
 		return errors.New("no Package field")
@@ -84,7 +73,6 @@ func fillPackage(pkg *Package, p control.Paragraph) error {
 		Priority:      v[fPriority],
 		Section:       v[fSection],
 		MultiArch:     v[fMultiArch],
-		Stanza:        p,
 		Origin:        pkg.Origin,
 		Source:        name,
 		SourceVersion: v[fVersion],

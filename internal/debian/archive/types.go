@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-
-	"github.com/spartan-images/spartan/internal/debian/control"
 )
 
 // Source is one repository line: a mirror URL, a suite and its components, and the keys that
@@ -62,7 +60,6 @@ type Package struct {
 	Priority      string
 	Section       string
 	MultiArch     string
-	Stanza        control.Paragraph // the whole index stanza, copied into status.d for scanners
 	Origin        *Release
 }
 

@@ -12,9 +12,9 @@ import (
 
 // P describes a package in a test universe; the zero Arch means amd64, the zero Suite trixie.
 type P struct {
-	Name, Version, Arch, Suite          string
-	Depends, PreDepends, Provides, Recs string
-	Essential                           bool
+	Name, Version, Arch, Suite    string
+	Depends, PreDepends, Provides string
+	Essential                     bool
 }
 
 var suites = map[string]*archive.Release{}
@@ -41,11 +41,6 @@ func universeOf(ps ...P) []*archive.Package {
 			Name: p.Name, Version: p.Version, Architecture: p.Arch,
 			Depends: p.Depends, PreDepends: p.PreDepends, Provides: p.Provides,
 			Essential: p.Essential, Origin: release(p.Suite),
-		}
-		pkg.Stanza.Set("Package", p.Name)
-		if p.Recs != "" {
-			pkg.Stanza.Set("Recommends", p.Recs)
-			pkg.Stanza.Set("Suggests", p.Recs)
 		}
 		out[i] = pkg
 	}
@@ -345,9 +340,9 @@ func TestResolve(t *testing.T) {
 			wantWhy: map[string][]string{"a": {"requested", "c Pre-Depends"}, "b": {"a Depends", "b Depends"}},
 		},
 		{
-			name: "essential packages are not added, recommends and suggests ignored",
+			name: "essential packages are not added",
 			pkgs: []P{
-				{Name: "a", Version: "1", Recs: "r"},
+				{Name: "a", Version: "1"},
 				{Name: "r", Version: "1"},
 				{Name: "base-files", Version: "13", Essential: true},
 				{Name: "bash", Version: "5.2", Essential: true},
