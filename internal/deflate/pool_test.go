@@ -55,7 +55,7 @@ func TestLeftoverState(t *testing.T) {
 	var want [][]byte
 	for _, in := range inputs {
 		var e encoder
-		want = append(want, e.deflate(nil, in))
+		want = append(want, e.deflate(nil, in, 0, true))
 	}
 	for _, next := range []int{1, 1 << 29, rebaseAt - 200000, rebaseAt - 65538, rebaseAt - 32769, rebaseAt - 1, rebaseAt, rebaseAt + 1} {
 		for i, in := range inputs {
@@ -70,7 +70,7 @@ func TestLeftoverState(t *testing.T) {
 			for k := range e.prev {
 				e.prev[k] = uint16(k * 7919)
 			}
-			if got := e.deflate(nil, in); !bytes.Equal(got, want[i]) {
+			if got := e.deflate(nil, in, 0, true); !bytes.Equal(got, want[i]) {
 				t.Errorf("next=%d input %d: output differs", next, i)
 			}
 		}

@@ -145,9 +145,10 @@ func (c *compareWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// compressLayers compresses all layers, one goroutine per CPU. Each layer is
-// compressed by a single goroutine, so the output does not depend on the
-// degree of parallelism.
+// compressLayers compresses all layers, one goroutine per CPU. A large layer
+// is itself compressed in pieces in parallel (internal/deflate), at offsets
+// fixed by its length, so the output does not depend on the degree of
+// parallelism either way.
 func compressLayers(layers []Layer) ([]*gzipLayer, error) {
 	out := make([]*gzipLayer, len(layers))
 	var g errgroup.Group
