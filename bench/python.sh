@@ -32,6 +32,14 @@ load0=$(cut -d' ' -f1-3 /proc/loadavg)
 # BENCH_CPUPROFILE=FILE also writes the cold build's CPU profile there.
 cold=$(SPARTAN_CPUPROFILE=${BENCH_CPUPROFILE:-} secs "$W/spartan" --cache "$W/cache" build images/python --arch amd64 --oci "$W/py")
 cold_cpu=$(cat "$W/cpu")
+# BENCH_BEFORE=BINARY also times a cold build by another spartan binary (main's, say), with an
+# empty cache of its own, in the same run: after this binary's, so that any cache between here
+# and the mirror favours it rather than this one.
+before_row=
+if [ -n "${BENCH_BEFORE:-}" ]; then
+	before=$(secs "$BENCH_BEFORE" --cache "$W/cache0" build images/python --arch amd64 --oci "$W/py0")
+	before_row=$'\n'"| cold build by $BENCH_BEFORE (s) | $before (CPU $(cat "$W/cpu")) | | |"
+fi
 warm=$(secs "$W/spartan" --cache "$W/cache" build images/python --arch amd64 --oci "$W/py2")
 warm_cpu=$(cat "$W/cpu")
 "$W/spartan" --cache "$W/cache" resolve images/python --arch amd64 --json > "$W/resolve.json"
@@ -66,7 +74,7 @@ cat <<EOF2
 |---|---|---|---|
 | cold build (s) | $cold | mmdebstrap --variant=extract, same $npkgs packages | $extract (Spartan/peer = $ratio) |
 | cold build CPU time (s, user + sys) | $cold_cpu | mmdebstrap --variant=extract | $extract_cpu |
-| warm rebuild (s) | $warm (CPU $warm_cpu) | | |
+| warm rebuild (s) | $warm (CPU $warm_cpu) | | |${before_row}
 | load average (1, 5, 15 min) before / after the timed runs | $load0 / $load1 | | |
 | packages | $npkgs | mmdebstrap minbase + python3 | $mb_pkgs |
 | size uncompressed | $(mb $sp_raw) | mmdebstrap minbase + python3 (tar) | $(mb $mb_raw) |

@@ -12,7 +12,8 @@ import (
 // encoders, under several GOMAXPROCS and with the stamps forced to slide, and checks every
 // output against the serial one: a compression must not see another's state.
 func TestConcurrentPooled(t *testing.T) {
-	inputs := [][]byte{skewed(1 << 20), repeatText(300000), randomBytes(13, 200000), periodic(32768, 200000), nil, []byte("x")}
+	// skewed(2*pieceSize+5) is cut into pieces, compressed by goroutines of its own.
+	inputs := [][]byte{skewed(2*pieceSize + 5), skewed(1 << 20), repeatText(300000), randomBytes(13, 200000), periodic(32768, 200000), nil, []byte("x")}
 	want := make([][]byte, len(inputs))
 	for i, in := range inputs {
 		want[i] = Gzip(in)
@@ -51,7 +52,8 @@ func TestConcurrentPooled(t *testing.T) {
 // its stamp base anywhere up to and past the clearing point, and stale table entries, and
 // checks that the output does not change.
 func TestLeftoverState(t *testing.T) {
-	inputs := [][]byte{skewed(1 << 20), repeatText(300000), randomBytes(13, 100000), periodic(32768, 300000)}
+	// skewed(2*pieceSize+5) is cut into pieces, compressed by goroutines of its own.
+	inputs := [][]byte{skewed(2*pieceSize + 5), skewed(1 << 20), repeatText(300000), randomBytes(13, 100000), periodic(32768, 300000)}
 	var want [][]byte
 	for _, in := range inputs {
 		var e encoder
