@@ -16,9 +16,16 @@ import (
 // of a layer longer than it.
 const pieceSize = 1 << 20
 
+// helpers counts the goroutines compressing pieces on behalf of a caller,
+// across all calls. Layers are themselves compressed in parallel, one
+// goroutine per CPU: without a shared bound each would start one helper per
+// CPU as well, holding an encoder (about 0.5 MB) apiece, CPUs squared in all.
+var helpers atomic.Int64
+
 // appendPieces appends the deflate stream of src to dst, cutting src every
 // size bytes and compressing the pieces in parallel, and returns it with
-// the CRC-32 (IEEE) of src. The bytes depend on src and size alone.
+// the CRC-32 (IEEE) of src. The bytes depend on src and size alone: which
+// goroutine compresses a piece, and how many take part, changes nothing.
 func appendPieces(dst, src []byte, size int) ([]byte, uint32) {
 	n := max(1, (len(src)+size-1)/size)
 	if n == 1 {
@@ -30,23 +37,35 @@ func appendPieces(dst, src []byte, size int) ([]byte, uint32) {
 	outs := make([][]byte, n)
 	crcs := make([]uint32, n)
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), n) {
-		wg.Go(func() {
-			e := encoderPool.Get().(*encoder)
-			defer encoderPool.Put(e)
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				start, end := i*size, min((i+1)*size, len(src))
-				hist := max(0, start-windowSize)
-				outs[i] = e.deflate(make([]byte, 0, initialCap(end-start)), src[hist:end], start-hist, i == n-1)
-				crcs[i] = crc32.ChecksumIEEE(src[start:end])
+	work := func() {
+		e := encoderPool.Get().(*encoder)
+		defer encoderPool.Put(e)
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= n {
+				return
 			}
+			start, end := i*size, min((i+1)*size, len(src))
+			hist := max(0, start-windowSize)
+			outs[i] = e.deflate(make([]byte, 0, initialCap(end-start)), src[hist:end], start-hist, i == n-1)
+			crcs[i] = crc32.ChecksumIEEE(src[start:end])
+		}
+	}
+	// Helpers while there are CPUs for them; the caller works as well, so
+	// the pieces get done even when no helper may start.
+	var wg sync.WaitGroup
+	procs := int64(runtime.GOMAXPROCS(0))
+	for range min(procs, int64(n)) - 1 {
+		if helpers.Add(1) > procs {
+			helpers.Add(-1)
+			break
+		}
+		wg.Go(func() {
+			defer helpers.Add(-1)
+			work()
 		})
 	}
+	work()
 	wg.Wait()
 
 	total := 0

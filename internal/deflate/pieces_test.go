@@ -7,6 +7,8 @@ import (
 	"hash/crc32"
 	"math/rand/v2"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -103,4 +105,56 @@ func FuzzPieces(f *testing.F) {
 			t.Fatalf("pieces of %d: not deterministic", size)
 		}
 	})
+}
+
+// TestPiecesHelpers checks the shared bound on helper goroutines: with none allowed the
+// caller compresses every piece alone, to the same bytes; many concurrent calls never run
+// more helpers than GOMAXPROCS, and every helper is accounted back when it ends.
+func TestPiecesHelpers(t *testing.T) {
+	data := skewed(4*pieceSize + 99)
+	want := Gzip(data)
+
+	helpers.Add(1 << 20) // no room for any helper
+	got := Gzip(data)
+	helpers.Add(-1 << 20)
+	if !bytes.Equal(got, want) {
+		t.Fatal("output differs when the caller compresses every piece alone")
+	}
+
+	old := runtime.GOMAXPROCS(2)
+	defer runtime.GOMAXPROCS(old)
+	var peak atomic.Int64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				if h := helpers.Load(); h > peak.Load() {
+					peak.Store(h)
+				}
+				runtime.Gosched()
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if !bytes.Equal(Gzip(data), want) {
+				t.Error("output differs under concurrent calls")
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-sampled
+	if p := peak.Load(); p > 2 {
+		t.Errorf("%d helpers at once with GOMAXPROCS=2", p)
+	}
+	if h := helpers.Load(); h != 0 {
+		t.Errorf("%d helpers still counted after every call returned", h)
+	}
 }
