@@ -19,15 +19,36 @@ security=${SPARTAN_SECURITY_MIRROR:-${mirror}-security}
 release=trixie
 sources=("deb $mirror $release main" "deb $mirror $release-updates main" "deb $security $release-security main")
 
-secs() { /usr/bin/time -f %e -o "$W/t" "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; return 1; }; cat "$W/t"; }
+# secs prints the wall time of a command and leaves its CPU time (user + system, children
+# included) in $W/cpu: the machine may be shared, and CPU time shows what the wall time hides.
+secs() {
+	/usr/bin/time -f '%e %U %S' -o "$W/t" "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; return 1; }
+	read -r e u s < "$W/t"
+	python3 -c "print(f'{$u+$s:.2f}')" > "$W/cpu"
+	echo "$e"
+}
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 
-cold=$(secs "$W/spartan" --cache "$W/cache" build images/python --arch amd64 --oci "$W/py")
+# BENCH_CPUPROFILE=FILE also writes the cold build's CPU profile there.
+cold=$(SPARTAN_CPUPROFILE=${BENCH_CPUPROFILE:-} secs "$W/spartan" --cache "$W/cache" build images/python --arch amd64 --oci "$W/py")
+cold_cpu=$(cat "$W/cpu")
+# BENCH_BEFORE=BINARY also times a cold build by another spartan binary (main's, say), with an
+# empty cache of its own, in the same run: after this binary's, so that any cache between here
+# and the mirror favours it rather than this one.
+before_row=
+if [ -n "${BENCH_BEFORE:-}" ]; then
+	before=$(secs "$BENCH_BEFORE" --cache "$W/cache0" build images/python --arch amd64 --oci "$W/py0")
+	before_row=$'\n'"| cold build by $BENCH_BEFORE (s) | $before (CPU $(cat "$W/cpu")) | | |"
+fi
 warm=$(secs "$W/spartan" --cache "$W/cache" build images/python --arch amd64 --oci "$W/py2")
+warm_cpu=$(cat "$W/cpu")
 "$W/spartan" --cache "$W/cache" resolve images/python --arch amd64 --json > "$W/resolve.json"
 pkgs=$(python3 -c 'import json,sys; print(",".join(p["name"] for p in json.load(open(sys.argv[1]))[0]["packages"]))' "$W/resolve.json")
 npkgs=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))[0]["packages"]))' "$W/resolve.json")
 
 extract=$(secs mmdebstrap --variant=extract --architectures=amd64 --include="$pkgs" "$release" "$W/extract.tar" "${sources[@]}")
+extract_cpu=$(cat "$W/cpu")
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
 mmdebstrap --quiet --variant=minbase --architectures=amd64 --include=python3 "$release" "$W/minbase.tar" "${sources[@]}" 2>/dev/null
 
 # Image sizes: the layers as pulled (gzip) and unpacked (tar bytes).
@@ -52,7 +73,9 @@ cat <<EOF2
 | measure | Spartan python | peer | peer value |
 |---|---|---|---|
 | cold build (s) | $cold | mmdebstrap --variant=extract, same $npkgs packages | $extract (Spartan/peer = $ratio) |
-| warm rebuild (s) | $warm | | |
+| cold build CPU time (s, user + sys) | $cold_cpu | mmdebstrap --variant=extract | $extract_cpu |
+| warm rebuild (s) | $warm (CPU $warm_cpu) | | |${before_row}
+| load average (1, 5, 15 min) before / after the timed runs | $load0 / $load1 | | |
 | packages | $npkgs | mmdebstrap minbase + python3 | $mb_pkgs |
 | size uncompressed | $(mb $sp_raw) | mmdebstrap minbase + python3 (tar) | $(mb $mb_raw) |
 | size gzip | $(mb $sp_gz) | mmdebstrap minbase + python3 (tar, gzip -6) | $(mb $mb_gz) |

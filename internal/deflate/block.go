@@ -65,6 +65,9 @@ type blockWriter struct {
 	nbits uint
 
 	src []byte
+	// last is false for a piece of a longer input: no block is final and
+	// the stream ends byte-aligned, ready for the next piece's.
+	last bool
 
 	syms     [bufSyms]uint32
 	nsyms    int
@@ -99,17 +102,18 @@ type blockWriter struct {
 	ntokens int
 }
 
-func (b *blockWriter) start(dst, src []byte) {
+func (b *blockWriter) start(dst, src []byte, from int, last bool) {
 	b.out = dst
 	b.bits, b.nbits = 0, 0
 	b.src = src
+	b.last = last
 	b.storedStart, b.storedEnd = 0, 0
 	b.nsyms = 0
 	b.cur = 0
 	b.chunkEnd = chunkSyms
 	b.hist = &b.chunks[0]
 	b.hist.reset()
-	b.chunkStart[0] = 0
+	b.chunkStart[0] = from
 }
 
 func (b *blockWriter) literal(c byte) {
@@ -144,8 +148,9 @@ func (b *blockWriter) nextChunk(next int) {
 	b.chunkEnd = (b.cur + 1) * chunkSyms
 }
 
-// end writes every buffered symbol; the last block is final. The symbols
-// cover src up to next.
+// end writes every buffered symbol; the last block is final unless this is
+// a piece before the last, which ends on a byte boundary instead. The
+// symbols cover src up to next.
 func (b *blockWriter) end(next int) {
 	b.chunkStart[b.cur+1] = next
 	b.hist.summarize()
@@ -154,6 +159,13 @@ func (b *blockWriter) end(next int) {
 		n-- // the current chunk is empty
 	}
 	b.split(n, true)
+	if !b.last && b.nbits%8 != 0 {
+		// An empty stored block, as zlib's Z_SYNC_FLUSH writes: its
+		// header is followed by padding to the byte.
+		b.writeHeader(0, false)
+		b.alignByte()
+		b.out = append(b.out, 0, 0, 0xff, 0xff)
+	}
 }
 
 // blockOf emits chunks [i, j) as one block.
@@ -233,7 +245,8 @@ func (b *blockWriter) finish() []byte {
 }
 
 // flush emits syms, which encode src[start:end] and whose frequencies are in
-// b.litFreq and b.distFreq, as one block of whichever type is smallest.
+// b.litFreq and b.distFreq, as one block of whichever type is smallest;
+// final says it is the piece's last, which is the stream's if b.last.
 func (b *blockWriter) flush(syms []uint32, start, end int, final bool) {
 	blockLen := end - start
 	b.litFreq[endOfBlock]++
@@ -285,7 +298,7 @@ func (b *blockWriter) flush(syms []uint32, start, end int, final bool) {
 		}
 		b.storedEnd = end
 		if final {
-			b.writeStored(b.src[b.storedStart:b.storedEnd], true)
+			b.writeStored(b.src[b.storedStart:b.storedEnd], b.last)
 		}
 	} else {
 		b.flushStored()
@@ -293,12 +306,12 @@ func (b *blockWriter) flush(syms []uint32, start, end int, final bool) {
 	switch {
 	case stored <= dyn && stored <= fixed:
 	case fixed <= dyn:
-		b.writeHeader(1, final)
+		b.writeHeader(1, final && b.last)
 		canonical(fixedLit[:], b.litCodes[:])
 		canonical(fixedDist[:], b.dstCodes[:])
 		b.writeSymbols(syms, fixedLit[:], fixedDist[:])
 	default:
-		b.writeHeader(2, final)
+		b.writeHeader(2, final && b.last)
 		b.writeDynamicHeader(nlit, ndist, nclen)
 		canonical(b.litLens[:], b.litCodes[:numLitLen])
 		canonical(b.distLens[:], b.dstCodes[:])

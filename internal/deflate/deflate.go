@@ -15,8 +15,14 @@
 // as a slice (no io.Writer layer: the encoder plans blocks ahead and needs
 // the bytes a stored block would copy) and are safe for concurrent use.
 //
-// The output is a pure function of the input: no goroutines, no time, no
-// host information, so layer digests are reproducible.
+// An input longer than pieceSize is cut into pieces at fixed offsets, and the
+// pieces are compressed in parallel, pigz-style: each with the 32 KiB before
+// it as the matcher's dictionary, each but the last ending byte-aligned, so
+// that the pieces join into one stream (see pieces.go).
+//
+// The output is a pure function of the input: the cuts depend on its length
+// alone, never on the number of CPUs or the scheduling, and nothing depends
+// on the time or the host, so layer digests are reproducible.
 package deflate
 
 import (
@@ -87,9 +93,7 @@ var encoderPool = sync.Pool{New: func() any { return new(encoder) }}
 // and returns the extended slice. The stream is complete: its last block
 // has BFINAL set.
 func AppendDeflate(dst, src []byte) []byte {
-	e := encoderPool.Get().(*encoder)
-	dst = e.deflate(dst, src)
-	encoderPool.Put(e)
+	dst, _ = appendPieces(dst, src, pieceSize)
 	return dst
 }
 
@@ -156,19 +160,34 @@ func (e *encoder) slide(pos int) {
 // separate test for it.
 const noPrev = 0xffff
 
-// deflate appends the deflate stream of src to dst. It is zlib's lazy
-// matcher (deflate_slow): the match found at pos-1 is emitted only if pos
-// has none longer, otherwise src[pos-1] goes out as a literal and pos's
-// match becomes the candidate.
-func (e *encoder) deflate(dst, src []byte) []byte {
+// deflate appends the deflate stream of src[from:] to dst; src[:from] is
+// history (at most the window) that matches may refer to. The stream is
+// complete if last; otherwise its last block is not final and it ends on a
+// byte boundary, so that the stream of what follows can be appended. It is
+// zlib's lazy matcher (deflate_slow): the match found at pos-1 is emitted
+// only if pos has none longer, otherwise src[pos-1] goes out as a literal
+// and pos's match becomes the candidate.
+func (e *encoder) deflate(dst, src []byte, from int, last bool) []byte {
 	e.reset()
 	b := &e.blk
-	b.start(dst, src)
+	b.start(dst, src, from, last)
 	head, head3, prev := &e.head, &e.head3, &e.prev
 	base := e.base
 
 	n := len(src)
-	pos := 0
+	// Index the history as the loop below would have.
+	for p := 0; p < from && n-p >= 4; p++ {
+		v := binary.LittleEndian.Uint32(src[p:])
+		h, h3 := hash4(v), hash3(v)
+		d := p + base - int(head[h])
+		if d > windowSize {
+			d = noPrev
+		}
+		prev[p&windowMask] = uint16(d)
+		head[h] = int32(p + base)
+		head3[h3] = int32(p + base)
+	}
+	pos := from
 	prevLen := minMatch - 1 // length of the match found at pos-1
 	prevDist := 0
 	pending := false // src[pos-1] is not yet emitted

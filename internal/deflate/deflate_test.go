@@ -202,7 +202,7 @@ func TestWriteStoredChunks(t *testing.T) {
 	// A stored block holds at most 65535 bytes; longer ranges must be cut.
 	src := randomBytes(11, 3*65535+17)
 	var b blockWriter
-	b.start(nil, src)
+	b.start(nil, src, 0, true)
 	// An empty fixed-Huffman block first leaves the stored header off a
 	// byte boundary, where the padding rule matters.
 	b.writeHeader(1, false)
@@ -404,7 +404,8 @@ func TestRebase(t *testing.T) {
 	inputs := [][]byte{skewed(3 << 20), repeatText(500000), randomBytes(13, 100000), periodic(32768, 300000)}
 	var want [][]byte
 	for _, in := range inputs {
-		want = append(want, Deflate(in))
+		var e encoder
+		want = append(want, e.deflate(nil, in, 0, true))
 	}
 	old := rebaseAt
 	defer func() { rebaseAt = old }()
@@ -413,7 +414,7 @@ func TestRebase(t *testing.T) {
 		var e encoder // not pooled: its stamps must start from this rebaseAt
 		for round := range 2 {
 			for i, in := range inputs {
-				if got := e.deflate(nil, in); !bytes.Equal(got, want[i]) {
+				if got := e.deflate(nil, in, 0, true); !bytes.Equal(got, want[i]) {
 					t.Fatalf("rebaseAt=%d round %d input %d: output differs", r, round, i)
 				}
 			}

@@ -2,7 +2,6 @@ package deflate
 
 import (
 	"encoding/binary"
-	"hash/crc32"
 )
 
 // gzipHeader is a fixed RFC 1952 member header: no flags, MTIME 0, XFL 0
@@ -15,8 +14,8 @@ var gzipHeader = [10]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255}
 // (the length mod 2^32).
 func AppendGzip(dst, src []byte) []byte {
 	dst = append(dst, gzipHeader[:]...)
-	dst = AppendDeflate(dst, src)
-	dst = binary.LittleEndian.AppendUint32(dst, crc32.ChecksumIEEE(src))
+	dst, crc := appendPieces(dst, src, pieceSize)
+	dst = binary.LittleEndian.AppendUint32(dst, crc)
 	return binary.LittleEndian.AppendUint32(dst, uint32(len(src)))
 }
 

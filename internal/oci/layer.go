@@ -81,12 +81,18 @@ func compressLayer(l Layer) (*gzipLayer, error) {
 	if len(l.Tar) == 0 {
 		return nil, fmt.Errorf("layer %q: tar is empty (even an empty tar has 1024 bytes); the assembler produced nothing", l.Name)
 	}
-	gz := deflate.Gzip(l.Tar)
+	// Hash before compressing: if the tar changed while it was being compressed (a caller
+	// still writing into a buffer it handed over), the read-back check below can tell that
+	// apart from an encoder bug.
 	diffID := sha256Hash(l.Tar)
+	gz := deflate.Gzip(l.Tar)
 	// The encoder is ours: prove on every layer that what we publish inflates to the tar
 	// whose digest we announce, rather than let a pull find out.
-	if err := checkGzip(gz, diffID); err != nil {
-		return nil, fmt.Errorf("layer %q: %w", l.Name, err)
+	if err := checkGzip(gz, l.Tar); err != nil {
+		if now := sha256Hash(l.Tar); now != diffID {
+			return nil, fmt.Errorf("layer %q: the tar changed while it was being compressed (sha256 %s before, %s after): the caller reused the buffer, please report it: %w", l.Name, diffID.Hex, now.Hex, err)
+		}
+		return nil, fmt.Errorf("layer %q (%d bytes): %w", l.Name, len(l.Tar), err)
 	}
 	return &gzipLayer{
 		name:   l.Name,
@@ -97,25 +103,52 @@ func compressLayer(l Layer) (*gzipLayer, error) {
 	}, nil
 }
 
-// checkGzip inflates gz and compares the result's digest with want.
-func checkGzip(gz []byte, want v1.Hash) error {
+// checkGzip inflates gz and compares the result with tar byte for byte, so that a failure
+// says where the streams part (the gzip trailer's CRC only says that they do).
+func checkGzip(gz, tar []byte) error {
 	zr, err := gzip.NewReader(bytes.NewReader(gz))
 	if err != nil {
 		return fmt.Errorf("compressed layer does not read back: %w", err)
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, zr); err != nil {
-		return fmt.Errorf("compressed layer does not read back: %w", err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want.Hex {
-		return fmt.Errorf("compressed layer inflates to sha256:%s, not the tar's %s: a compressor bug, please report it", got, want)
+	cw := &compareWriter{want: tar, diff: -1}
+	_, err = io.Copy(cw, zr)
+	switch {
+	case cw.diff >= 0:
+		return fmt.Errorf("compressed layer inflates to bytes that differ from the tar's at offset %d of %d: a compressor bug, please report it", cw.diff, len(tar))
+	case err != nil:
+		return fmt.Errorf("compressed layer does not read back after %d of %d bytes: %w", cw.n, len(tar), err)
+	case cw.n != len(tar):
+		return fmt.Errorf("compressed layer inflates to %d bytes, not the tar's %d: a compressor bug, please report it", cw.n, len(tar))
 	}
 	return nil
 }
 
-// compressLayers compresses all layers, one goroutine per CPU. Each layer is
-// compressed by a single goroutine, so the output does not depend on the
-// degree of parallelism.
+// compareWriter checks what is written to it against want.
+type compareWriter struct {
+	want []byte
+	n    int // bytes written so far
+	diff int // offset of the first difference, or -1
+}
+
+func (c *compareWriter) Write(p []byte) (int, error) {
+	if c.diff < 0 {
+		rest := c.want[min(c.n, len(c.want)):]
+		if len(p) > len(rest) || !bytes.Equal(p, rest[:len(p)]) {
+			i := 0
+			for i < len(p) && i < len(rest) && p[i] == rest[i] {
+				i++
+			}
+			c.diff = c.n + i
+		}
+	}
+	c.n += len(p)
+	return len(p), nil
+}
+
+// compressLayers compresses all layers, one goroutine per CPU. A large layer
+// is itself compressed in pieces in parallel (internal/deflate), at offsets
+// fixed by its length, so the output does not depend on the degree of
+// parallelism either way.
 func compressLayers(layers []Layer) ([]*gzipLayer, error) {
 	out := make([]*gzipLayer, len(layers))
 	var g errgroup.Group
