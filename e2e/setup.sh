@@ -3,11 +3,12 @@
 # skopeo, mmdebstrap (the benchmark's peer) and a C/C++ toolchain for the catalog's acceptance
 # programs, chromium (headless) to render the HTML compare report, and musl + musl-tools for the
 # Alpine image test (Debian's musl runtime packaged as apks), and gitlab-ci-local (npm, with
-# Node.js and rsync, which it copies the project with) for the GitLab pipeline test.
+# Node.js and rsync, which it copies the project with) for the GitLab pipeline test, and
+# shellcheck, which actionlint runs on the GitHub workflows' scripts.
 # Idempotent; run as root.
 set -euo pipefail
 need=()
-for pkg in podman runc skopeo docker-registry mmdebstrap uidmap gcc g++ libssl-dev zlib1g-dev ca-certificates chromium musl musl-tools rsync; do
+for pkg in podman runc skopeo docker-registry mmdebstrap uidmap gcc g++ libssl-dev zlib1g-dev ca-certificates chromium musl musl-tools rsync shellcheck; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 # Node.js may come from elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's).
