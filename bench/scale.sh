@@ -20,10 +20,10 @@
 #   nice -n 10 bash bench/scale.sh [WORKERS...]        # default: 1 4
 # SPARTAN_CACHE: the download cache to seed from (default ~/.cache/spartan).
 # SPARTAN_BENCH_IMAGES="static base": only these images (a quick check of the script).
+# SPARTAN_BENCH_VARIANTS="runtime": only these variants (default: every variant of each spec).
 # SPARTAN_BENCH_KEEP=1 keeps the work directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$PWD
 runs=("$@")
 [ ${#runs[@]} -gt 0 ] || runs=(1 4)
 W=$(mktemp -d /tmp/spartan-scale.XXXXXX)
@@ -48,10 +48,13 @@ for d in images/*/; do
 done
 for spec in "$W"/catalog/*/spartan.yaml; do
   for v in runtime $(python3 -c 'import sys,yaml; print(" ".join((yaml.safe_load(open(sys.argv[1])).get("variants") or {}).keys()))' "$spec"); do
+    [ -z "${SPARTAN_BENCH_VARIANTS:-}" ] || [[ " $SPARTAN_BENCH_VARIANTS " == *" $v "* ]] || continue
     flag=(); [ "$v" = runtime ] || flag=(--variant "$v")
     "$S" --cache "$seedfrom" lock "${flag[@]}" "$spec" >/dev/null 2>"$W/lock.err" || { echo "lock $spec $v failed:" >&2; tail -3 "$W/lock.err" >&2; exit 1; }
   done
 done
+planflags=()
+for v in ${SPARTAN_BENCH_VARIANTS:-}; do planflags+=(--variant "$v"); done
 mkdir -p "$W/seed"
 [ -d "$seedfrom/blobs" ] && cp -al "$seedfrom/blobs" "$W/seed/blobs"
 
@@ -101,7 +104,7 @@ for workers in "${runs[@]}"; do
   mkdir -p "$run"
   start_registry "$run/registry"
   reg="$host/bench"
-  "$S" --cache "$seedfrom" plan --format json --registry "$reg" "$W/catalog" >"$run/plan.json"
+  "$S" --cache "$seedfrom" plan --format json --registry "$reg" "${planflags[@]}" "$W/catalog" >"$run/plan.json"
   nunits=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["units"]))' "$run/plan.json")
   levels=$(python3 -c 'import json,sys; print(" ".join(str(l) for l in sorted({u["level"] for u in json.load(open(sys.argv[1]))["units"]})))' "$run/plan.json")
   t0=$(now)
@@ -114,8 +117,12 @@ for u in p["units"]:
         print(u["spec"], u["variant"], u["arch"], u["ref"], u["id"])
 PY
     echo 0 >"$run/next"
-    for n in $(seq "$workers"); do worker "$run" "$n" & done
-    wait
+    pids=()
+    for n in $(seq "$workers"); do
+      worker "$run" "$n" &
+      pids+=($!)
+    done
+    wait "${pids[@]}" # not a bare wait: the registry is a child too
   done
   t1=$(now)
   [ ! -f "$run/failed" ] || { echo "run with $workers workers: a unit failed" >&2; exit 1; }
