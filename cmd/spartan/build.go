@@ -49,12 +49,17 @@ digest is the last line of standard output; logs and progress go to standard err
 				if po.Ref == nil {
 					return errors.New("--skip-existing needs --push REF")
 				}
-				if d, ok, err := po.Client.Digest(cmd.Context(), po.Ref); err != nil {
+				p, err := po.Client.Check(cmd.Context(), po.Ref)
+				if err != nil {
 					return err
-				} else if ok {
+				}
+				if p.Complete() {
 					o.Log.Warn("already in the registry: nothing to build", "ref", pushRef)
-					_, err = fmt.Fprintln(cmd.OutOrStdout(), d)
+					_, err = fmt.Fprintln(cmd.OutOrStdout(), p.Digest)
 					return err
+				}
+				if p.Digest != "" {
+					o.Log.Warn("in the registry but incomplete: building it again", "ref", pushRef, "missing", p.Missing())
 				}
 			}
 			b := publish.Built{Options: o, Started: time.Now()}
@@ -83,7 +88,7 @@ digest is the last line of standard output; logs and progress go to standard err
 	f.StringVar(&archivePath, "archive", "", "write an archive for `podman load -i` / `docker load -i` (docker-archive; oci-archive for multi-arch)")
 	f.StringVar(&signKey, "sign-key", "", "sign the image with this cosign private key and attach its SBOMs and provenance (stored in --oci DIR and/or pushed with --push)")
 	f.StringVar(&vulnDB, "vuln-db", "", "with --sign-key, also attach an OpenVEX attestation from this vulnerability database (default <cache dir>/vuln.db when it exists)")
-	f.BoolVar(&skipExisting, "skip-existing", false, "with --push: when REF already exists (a plan's key tag), print its digest and build nothing")
+	f.BoolVar(&skipExisting, "skip-existing", false, "with --push: when REF already exists with all its blobs (a plan's key tag), print its digest and build nothing")
 	f.StringVar(&pushRef, "push", "", "push the image (with its signatures and attestations) to this registry reference")
 	return cmd
 }

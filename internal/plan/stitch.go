@@ -56,9 +56,10 @@ var ErrUnitMissing = errors.New("unit not built yet")
 
 // Stitch is the final step of an image and variant: the per-architecture images the units
 // pushed become the index a single-machine build of all architectures makes (the same
-// annotations, from the first architecture's image, as build does; the same order), pushed
-// under the spec's tags and signed (the index and each image). The key tag goes last, so
-// that it exists only for a complete, signed index: a step that died halfway runs again.
+// annotations, from the first architecture's image, as build does; the same order), pushed,
+// signed (the index and each image) and then tagged with the spec's tags. The key tag goes
+// last, so that it exists only for a complete, signed index: a step that died halfway runs
+// again.
 func (p *Plan) Stitch(ctx context.Context, ix *Index, o StitchOptions) (StitchResult, error) {
 	log := o.Log
 	if log == nil {
@@ -117,6 +118,19 @@ func (p *Plan) Stitch(ctx context.Context, ix *Index, o StitchOptions) (StitchRe
 	if err != nil {
 		return StitchResult{}, err
 	}
+	// The index goes up by digest and is signed before any tag names it: a step that dies
+	// halfway leaves no tag on an unsigned index, and the key tag, last, marks it all done.
+	if err := o.Client.Write(ctx, keyRef.Context().Digest(digest), art); err != nil {
+		return StitchResult{}, fmt.Errorf("index %s: %w", ix.ID, err)
+	}
+	if o.Signer != nil {
+		t := &registry.Target{Artifact: art, Digest: digest, Repo: keyRef.Context().Name(),
+			Store: &registry.Store{Repo: keyRef.Context(), Client: o.Client}}
+		if err := o.Signer.Sign(ctx, t, nil); err != nil {
+			return StitchResult{}, fmt.Errorf("sign index %s: %w", ix.ID, err)
+		}
+		fmt.Fprintf(log, "%s: signed %s\n", ix.ID, digest)
+	}
 	src := &registry.Source{Artifact: art}
 	for _, t := range ix.Tags {
 		ref, err := registry.ParseReference(t)
@@ -128,14 +142,6 @@ func (p *Plan) Stitch(ctx context.Context, ix *Index, o StitchOptions) (StitchRe
 			return StitchResult{}, fmt.Errorf("index %s: %w", ix.ID, err)
 		}
 		fmt.Fprintf(log, "%s: pushed %s@%s: %s\n", ix.ID, t, digest, st)
-	}
-	if o.Signer != nil {
-		t := &registry.Target{Artifact: art, Digest: digest, Repo: keyRef.Context().Name(),
-			Store: &registry.Store{Repo: keyRef.Context(), Client: o.Client}}
-		if err := o.Signer.Sign(ctx, t, nil); err != nil {
-			return StitchResult{}, fmt.Errorf("sign index %s: %w", ix.ID, err)
-		}
-		fmt.Fprintf(log, "%s: signed %s\n", ix.ID, digest)
 	}
 	if err := o.Client.Write(ctx, keyRef, art); err != nil {
 		return StitchResult{}, fmt.Errorf("index %s: %w", ix.ID, err)

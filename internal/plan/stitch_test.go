@@ -122,6 +122,19 @@ func TestStitchEqualsSingleMachineBuild(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A step whose signing fails tags nothing: no tag ever names an unsigned index.
+	if _, err := p.Stitch(ctx, ix, plan.StitchOptions{Client: c, Signer: failingSigner{}}); err == nil {
+		t.Fatal("stitch with a failing signer succeeded")
+	}
+	for _, tag := range append(ix.Tags, ix.Ref) {
+		ref, err := registry.ParseReference(tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok, err := c.Digest(ctx, ref); err != nil || ok {
+			t.Errorf("signing failed, yet %s names %s (%v)", tag, d, err)
+		}
+	}
 	res, err := p.Stitch(ctx, ix, plan.StitchOptions{Client: c, Signer: signer})
 	if err != nil {
 		t.Fatal(err)
@@ -165,4 +178,10 @@ func TestStitchEqualsSingleMachineBuild(t *testing.T) {
 	if err != nil || !res.Skipped || res.Digest != want {
 		t.Errorf("second stitch: %+v, %v; want skipped with %s", res, err, want)
 	}
+}
+
+type failingSigner struct{}
+
+func (failingSigner) Sign(context.Context, *registry.Target, []sign.Attestation) error {
+	return errors.New("the signing service is down")
 }

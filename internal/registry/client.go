@@ -21,7 +21,10 @@ type Client struct {
 	Transport http.RoundTripper
 	UserAgent string
 	Jobs      int // parallel blob uploads; ggcr's default when 0
-	count     *counter
+	// Retry is the backoff for requests the registry failed with 408, 429 or 5xx or a broken
+	// connection; DefaultRetry when Steps is 0.
+	Retry remote.Backoff
+	count *counter
 }
 
 // New returns a client using docker's and podman's credentials and http.DefaultTransport.
@@ -44,6 +47,8 @@ func (c *Client) options(ctx context.Context) []remote.Option {
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(c.Keychain),
 		remote.WithTransport(&countingTransport{next: next, c: c.count}),
+		remote.WithRetryBackoff(c.retry()),
+		remote.WithRetryPredicate(retryable),
 	}
 	if c.UserAgent != "" {
 		opts = append(opts, remote.WithUserAgent(c.UserAgent))
@@ -154,4 +159,103 @@ func (c *Client) Digest(ctx context.Context, ref name.Reference) (digest string,
 		return "", false, fmt.Errorf("head %s: %w", ref, err)
 	}
 	return d.Digest.String(), true, nil
+}
+
+// Presence is what a registry holds of a reference.
+type Presence struct {
+	Digest string // ref's manifest digest; "" when ref does not exist
+	// What ref's manifest names that the registry does not hold: an index's image manifests,
+	// images' configs and layers.
+	MissingManifests, MissingBlobs []v1.Hash
+}
+
+// Complete is true when ref exists with everything its manifest names.
+func (p Presence) Complete() bool {
+	return p.Digest != "" && len(p.MissingManifests) == 0 && len(p.MissingBlobs) == 0
+}
+
+// Missing names the first thing missing, for messages.
+func (p Presence) Missing() string {
+	switch {
+	case len(p.MissingManifests) > 0:
+		return fmt.Sprintf("manifest %s (and %d more)", p.MissingManifests[0], len(p.MissingManifests)+len(p.MissingBlobs)-1)
+	case len(p.MissingBlobs) > 0:
+		return fmt.Sprintf("blob %s (and %d more)", p.MissingBlobs[0], len(p.MissingBlobs)-1)
+	}
+	return "nothing"
+}
+
+// Check looks at ref more closely than Digest: its manifest, for an index each image's
+// manifest, and every config and layer with a HEAD request each (nothing is downloaded but
+// manifests). Spartan's pushes tag last and registries refuse a manifest whose blobs are
+// missing, so an incomplete tag means something was deleted behind the registry's back; a
+// worker deciding whether its unit is done must not count it as done.
+func (c *Client) Check(ctx context.Context, ref name.Reference) (Presence, error) {
+	d, err := remote.Get(ref, c.options(ctx)...)
+	if err != nil {
+		if isNotFound(err) {
+			return Presence{}, nil
+		}
+		return Presence{}, fmt.Errorf("get %s: %w", ref, err)
+	}
+	p := Presence{Digest: d.Digest.String()}
+	repo := ref.Context()
+	var images []v1.Hash
+	if d.MediaType.IsIndex() {
+		idx, err := d.ImageIndex()
+		if err != nil {
+			return p, fmt.Errorf("read index %s: %w", ref, err)
+		}
+		m, err := idx.IndexManifest()
+		if err != nil {
+			return p, fmt.Errorf("read index %s: %w", ref, err)
+		}
+		for _, child := range m.Manifests {
+			if child.MediaType.IsImage() {
+				images = append(images, child.Digest)
+			}
+		}
+	} else {
+		images = append(images, d.Digest)
+	}
+	for _, h := range images {
+		img, err := remote.Image(repo.Digest(h.String()), c.options(ctx)...)
+		if isNotFound(err) {
+			p.MissingManifests = append(p.MissingManifests, h)
+			continue
+		}
+		if err != nil {
+			return p, fmt.Errorf("get %s@%s: %w", repo, h, err)
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			return p, fmt.Errorf("read %s@%s: %w", repo, h, err)
+		}
+		for _, b := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+			ok, err := c.blobExists(ctx, repo.Digest(b.Digest.String()))
+			if err != nil {
+				return p, err
+			}
+			if !ok {
+				p.MissingBlobs = append(p.MissingBlobs, b.Digest)
+			}
+		}
+	}
+	return p, nil
+}
+
+func (c *Client) blobExists(ctx context.Context, ref name.Digest) (bool, error) {
+	l, err := remote.Layer(ref, c.options(ctx)...)
+	if err != nil {
+		return false, fmt.Errorf("head %s: %w", ref, err)
+	}
+	e, ok := l.(interface{ Exists() (bool, error) })
+	if !ok {
+		return false, fmt.Errorf("head %s: this go-containerregistry cannot ask whether a blob exists", ref)
+	}
+	ok, err = e.Exists()
+	if err != nil {
+		return false, fmt.Errorf("head %s: %w", ref, err)
+	}
+	return ok, nil
 }
