@@ -6,9 +6,22 @@
 #  - package count and size vs a general-purpose equivalent, `mmdebstrap --variant=minbase
 #    --include=python3`.
 # Usage (as root, on a Debian host with mmdebstrap): bash bench/python.sh
+# Another catalog image the same way: BENCH_SPEC=images/node bash bench/python.sh (the
+# general-purpose peer then installs BENCH_PEER, by default the image's runtime package).
 # The mirror comes from SPARTAN_MIRROR or the host's apt sources, as Spartan reads it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+spec=${BENCH_SPEC:-images/python}
+name=$(basename "$spec")
+case "$name" in
+python) peer_default=python3 ;;
+node) peer_default=nodejs ;;
+java) peer_default=openjdk-21-jre-headless ;;
+java25) peer_default=openjdk-25-jre-headless ;;
+nginx) peer_default=nginx ;;
+*) peer_default=ca-certificates ;;
+esac
+peer=${BENCH_PEER:-$peer_default}
 W=$(mktemp -d /tmp/spartan-bench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 go build -o "$W/spartan" ./cmd/spartan
@@ -30,26 +43,26 @@ secs() {
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # BENCH_CPUPROFILE=FILE also writes the cold build's CPU profile there.
-cold=$(SPARTAN_CPUPROFILE=${BENCH_CPUPROFILE:-} secs "$W/spartan" --cache "$W/cache" build images/python --arch amd64 --oci "$W/py")
+cold=$(SPARTAN_CPUPROFILE=${BENCH_CPUPROFILE:-} secs "$W/spartan" --cache "$W/cache" build "$spec" --arch amd64 --oci "$W/py")
 cold_cpu=$(cat "$W/cpu")
 # BENCH_BEFORE=BINARY also times a cold build by another spartan binary (main's, say), with an
 # empty cache of its own, in the same run: after this binary's, so that any cache between here
 # and the mirror favours it rather than this one.
 before_row=
 if [ -n "${BENCH_BEFORE:-}" ]; then
-	before=$(secs "$BENCH_BEFORE" --cache "$W/cache0" build images/python --arch amd64 --oci "$W/py0")
+	before=$(secs "$BENCH_BEFORE" --cache "$W/cache0" build "$spec" --arch amd64 --oci "$W/py0")
 	before_row=$'\n'"| cold build by $BENCH_BEFORE (s) | $before (CPU $(cat "$W/cpu")) | | |"
 fi
-warm=$(secs "$W/spartan" --cache "$W/cache" build images/python --arch amd64 --oci "$W/py2")
+warm=$(secs "$W/spartan" --cache "$W/cache" build "$spec" --arch amd64 --oci "$W/py2")
 warm_cpu=$(cat "$W/cpu")
-"$W/spartan" --cache "$W/cache" resolve images/python --arch amd64 --json > "$W/resolve.json"
+"$W/spartan" --cache "$W/cache" resolve "$spec" --arch amd64 --json > "$W/resolve.json"
 pkgs=$(python3 -c 'import json,sys; print(",".join(p["name"] for p in json.load(open(sys.argv[1]))[0]["packages"]))' "$W/resolve.json")
 npkgs=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))[0]["packages"]))' "$W/resolve.json")
 
 extract=$(secs mmdebstrap --variant=extract --architectures=amd64 --include="$pkgs" "$release" "$W/extract.tar" "${sources[@]}")
 extract_cpu=$(cat "$W/cpu")
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
-mmdebstrap --quiet --variant=minbase --architectures=amd64 --include=python3 "$release" "$W/minbase.tar" "${sources[@]}" 2>/dev/null
+mmdebstrap --quiet --variant=minbase --architectures=amd64 --include="$peer" "$release" "$W/minbase.tar" "${sources[@]}" 2>/dev/null
 
 # Image sizes: the layers as pulled (gzip) and unpacked (tar bytes).
 read -r sp_gz sp_raw < <(python3 - "$W/py" <<'PY'
@@ -70,13 +83,13 @@ mb_pkgs=$(tar -xOf "$W/minbase.tar" ./var/lib/dpkg/status | grep -c '^Package:')
 mb() { python3 -c "print(f'{$1/1e6:.1f} MB')"; }
 ratio=$(python3 -c "print(f'{$cold/$extract:.2f}')")
 cat <<EOF2
-| measure | Spartan python | peer | peer value |
+| measure | Spartan $name | peer | peer value |
 |---|---|---|---|
 | cold build (s) | $cold | mmdebstrap --variant=extract, same $npkgs packages | $extract (Spartan/peer = $ratio) |
 | cold build CPU time (s, user + sys) | $cold_cpu | mmdebstrap --variant=extract | $extract_cpu |
 | warm rebuild (s) | $warm (CPU $warm_cpu) | | |${before_row}
 | load average (1, 5, 15 min) before / after the timed runs | $load0 / $load1 | | |
-| packages | $npkgs | mmdebstrap minbase + python3 | $mb_pkgs |
-| size uncompressed | $(mb $sp_raw) | mmdebstrap minbase + python3 (tar) | $(mb $mb_raw) |
-| size gzip | $(mb $sp_gz) | mmdebstrap minbase + python3 (tar, gzip -6) | $(mb $mb_gz) |
+| packages | $npkgs | mmdebstrap minbase + $peer | $mb_pkgs |
+| size uncompressed | $(mb $sp_raw) | mmdebstrap minbase + $peer (tar) | $(mb $mb_raw) |
+| size gzip | $(mb $sp_gz) | mmdebstrap minbase + $peer (tar, gzip -6) | $(mb $mb_gz) |
 EOF2
