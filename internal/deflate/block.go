@@ -464,6 +464,14 @@ func (b *blockWriter) writeSymbols(syms []uint32, lit, dist []uint8) {
 	codes := b.dstCodes
 	bitsAcc, nbits := b.bits, b.nbits
 	out := b.out
+	// writeBits leaves up to 31 bits pending (the dynamic header's last ones), and a symbol
+	// adds up to 48: 31 + 48 would overflow the 64-bit accumulator and lose the high bits of
+	// the block's first match. Start, as every later symbol does, with fewer than 16.
+	for nbits >= 16 {
+		out = binary.LittleEndian.AppendUint16(out, uint16(bitsAcc))
+		bitsAcc >>= 16
+		nbits -= 16
+	}
 	for _, s := range syms {
 		if s < matchFlag {
 			t := litTab[s&0xff]
