@@ -107,31 +107,8 @@ func (c *Client) tagPlatforms(ctx context.Context, tag name.Tag, a oci.Artifact)
 
 // collectBlobs adds the config and layer digests of an image, or of every image of an index.
 func collectBlobs(into map[v1.Hash]bool, a oci.Artifact) error {
-	switch a := a.(type) {
-	case v1.ImageIndex:
-		m, err := a.IndexManifest()
-		if err != nil {
-			return err
-		}
-		for _, d := range m.Manifests {
-			var child oci.Artifact
-			switch {
-			case d.MediaType.IsIndex():
-				child, err = a.ImageIndex(d.Digest)
-			case d.MediaType.IsImage():
-				child, err = a.Image(d.Digest)
-			default:
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if err := collectBlobs(into, child); err != nil {
-				return err
-			}
-		}
-	case v1.Image:
-		m, err := a.Manifest()
+	return eachImage(a, func(_ v1.Hash, img v1.Image) error {
+		m, err := img.Manifest()
 		if err != nil {
 			return err
 		}
@@ -139,8 +116,8 @@ func collectBlobs(into map[v1.Hash]bool, a oci.Artifact) error {
 		for _, l := range m.Layers {
 			into[l.Digest] = true
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // Write pushes one image or index to ref.
@@ -170,7 +147,7 @@ func (s Stats) String() string {
 // exists without looking at its blobs, so pushing it again would change nothing.
 func (c *Client) repair(ctx context.Context, repo name.Repository, a oci.Artifact, p Presence) error {
 	images := map[v1.Hash]v1.Image{}
-	if err := eachImage(a, func(h v1.Hash, img v1.Image) { images[h] = img }); err != nil {
+	if err := eachImage(a, func(h v1.Hash, img v1.Image) error { images[h] = img; return nil }); err != nil {
 		return err
 	}
 	for _, h := range p.MissingManifests {
@@ -223,14 +200,14 @@ func (c *Client) repair(ctx context.Context, repo name.Repository, a oci.Artifac
 }
 
 // eachImage calls f with each image of a (a itself, or an index's images, recursively).
-func eachImage(a oci.Artifact, f func(v1.Hash, v1.Image)) error {
+func eachImage(a oci.Artifact, f func(v1.Hash, v1.Image) error) error {
 	switch a := a.(type) {
 	case v1.Image:
 		h, err := a.Digest()
 		if err != nil {
 			return err
 		}
-		f(h, a)
+		return f(h, a)
 	case v1.ImageIndex:
 		m, err := a.IndexManifest()
 		if err != nil {
