@@ -94,7 +94,7 @@ worker() {
       return 0
     fi
     t1=$(now)
-    bytes=$(grep -o 'uploaded [0-9]* bytes' "$run/unit-$i.err" | awk '{s+=$2} END {print s+0}')
+    bytes=$(grep -o 'uploaded [0-9]* bytes' "$run/unit-$i.err" | awk '{s+=$2} END {printf "%.0f\n", s}')
     echo "$id $n $(echo "$t1 - $t0" | bc) $bytes" >>"$run/units.tsv"
   done
 }
@@ -139,7 +139,7 @@ PY
   t2=$(now)
   kill "$regpid"; wait "$regpid" 2>/dev/null || true; regpid=
   stored=$(du -sb "$run/registry/storage/docker/registry/v2/blobs" | cut -f1)
-  uploaded=$(awk '{s+=$4} END {print s+0}' "$run/units.tsv")
+  uploaded=$(awk '{s+=$4} END {printf "%.0f\n", s}' "$run/units.tsv")
   nidx=$(wc -l <"$run/indexes")
   printf '%s worker(s): %d units in %.0f s, %d indexes in %.0f s; uploaded %d bytes, registry blobs %d bytes\n' \
     "$workers" "$nunits" "$(echo "$t1 - $t0" | bc)" "$nidx" "$(echo "$t2 - $t1" | bc)" "$uploaded" "$stored"
