@@ -89,12 +89,10 @@ func (p *Plan) Stitch(ctx context.Context, ix *Index, o StitchOptions) (StitchRe
 		if err != nil {
 			return StitchResult{}, err
 		}
-		if _, ok, err := o.Client.Digest(ctx, ref); err != nil {
-			return StitchResult{}, err
-		} else if !ok {
+		desc, err := o.Client.Get(ctx, ref)
+		if registry.IsNotFound(err) {
 			return StitchResult{}, fmt.Errorf("index %s: %w: %s (%s); run its build job first", ix.ID, ErrUnitMissing, u.ID, u.Ref)
 		}
-		desc, err := o.Client.Get(ctx, ref)
 		if err != nil {
 			return StitchResult{}, err
 		}

@@ -116,7 +116,7 @@ type Store struct {
 func (s *Store) Image(ctx context.Context, tag string) (v1.Image, error) {
 	img, err := remote.Image(s.Repo.Tag(tag), s.Client.options(ctx)...)
 	if err != nil {
-		if isNotFound(err) {
+		if IsNotFound(err) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("get %s:%s: %w", s.Repo, tag, err)
@@ -132,7 +132,8 @@ func (s *Store) PutImage(ctx context.Context, tag string, img v1.Image) error {
 	return nil
 }
 
-func isNotFound(err error) bool {
+// IsNotFound reports whether err is a registry's "no such manifest or repository".
+func IsNotFound(err error) bool {
 	var te *transport.Error
 	if !errors.As(err, &te) {
 		return false
@@ -153,7 +154,7 @@ func isNotFound(err error) bool {
 func (c *Client) Digest(ctx context.Context, ref name.Reference) (digest string, ok bool, err error) {
 	d, err := remote.Head(ref, c.options(ctx)...)
 	if err != nil {
-		if isNotFound(err) {
+		if IsNotFound(err) {
 			return "", false, nil
 		}
 		return "", false, fmt.Errorf("head %s: %w", ref, err)
@@ -193,7 +194,7 @@ func (p Presence) Missing() string {
 func (c *Client) Check(ctx context.Context, ref name.Reference) (Presence, error) {
 	d, err := remote.Get(ref, c.options(ctx)...)
 	if err != nil {
-		if isNotFound(err) {
+		if IsNotFound(err) {
 			return Presence{}, nil
 		}
 		return Presence{}, fmt.Errorf("get %s: %w", ref, err)
@@ -220,7 +221,7 @@ func (c *Client) Check(ctx context.Context, ref name.Reference) (Presence, error
 	}
 	for _, h := range images {
 		img, err := remote.Image(repo.Digest(h.String()), c.options(ctx)...)
-		if isNotFound(err) {
+		if IsNotFound(err) {
 			p.MissingManifests = append(p.MissingManifests, h)
 			continue
 		}
