@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,13 +85,8 @@ func osvFeed(images []*image) ([]OSV, error) {
 			byCVE[r.CVE] = append(byCVE[r.CVE], feedFix{im, r})
 		}
 	}
-	cves := make([]string, 0, len(byCVE))
-	for c := range byCVE {
-		cves = append(cves, c)
-	}
-	sort.Strings(cves)
 	var out []OSV
-	for _, cve := range cves {
+	for _, cve := range slices.Sorted(maps.Keys(byCVE)) {
 		fixes := byCVE[cve]
 		rec := OSV{SchemaVersion: OSVSchemaVersion, ID: OSVPrefix + cve, Aliases: []string{cve}}
 		var first, last time.Time
