@@ -188,6 +188,7 @@ var testIndex = NewIndex("trixie", []*archive.Package{
 	{Name: "libgbm1"}, {Name: "curl"}, {Name: "wget"}, {Name: "tzdata"}, {Name: "fonts-liberation"},
 	{Name: "libasound2t64"}, {Name: "ruby"}, {Name: "ruby-bundler"}, {Name: "netcat-openbsd", Provides: "netcat"}, {Name: "ffmpeg"},
 	{Name: "mawk", Provides: "awk"}, {Name: "gawk", Provides: "awk"},
+	{Name: "libjpeg62-turbo", Provides: "libjpeg62 (= 1:2.1.5-4), libjpeg-compat | x"},
 })
 
 // TestBadInput: each kind of input migration cannot use is refused with the line it is on.
@@ -294,6 +295,8 @@ func TestIndexTranslate(t *testing.T) {
 		{"netcat", "netcat-openbsd", true},
 		{"curl=7.88.1-10", "curl", true},
 		{"awk", "gawk", true},
+		{"libjpeg62", "libjpeg62-turbo", true}, // a versioned Provides
+		{"libjpeg-compat", "libjpeg62-turbo", true},
 		{"libssl1.1", "", false},
 	} {
 		names, _, ok := testIndex.translate(tc.in)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/spartan-images/spartan/internal/debian/archive"
+	"github.com/spartan-images/spartan/internal/debian/resolve"
 	"github.com/spartan-images/spartan/internal/editdist"
 )
 
@@ -24,13 +25,16 @@ func NewIndex(release string, pkgs []*archive.Package) *Index {
 		ix.names[p.Name] = true
 	}
 	for _, p := range pkgs {
-		for _, alt := range strings.Split(p.Provides, ",") {
-			name, _, _ := strings.Cut(strings.TrimSpace(alt), " ")
-			if name == "" || ix.names[name] {
-				continue
-			}
-			if l := ix.provides[name]; len(l) == 0 || l[len(l)-1] != p.Name {
-				ix.provides[name] = append(ix.provides[name], p.Name)
+		// The resolver's parser: a malformed Provides only hides its virtual names, as there.
+		groups, _ := resolve.ParseRelations(p.Provides)
+		for _, g := range groups {
+			for _, r := range g {
+				if ix.names[r.Name] {
+					continue
+				}
+				if l := ix.provides[r.Name]; len(l) == 0 || l[len(l)-1] != p.Name {
+					ix.provides[r.Name] = append(ix.provides[r.Name], p.Name)
+				}
 			}
 		}
 	}
