@@ -30,3 +30,19 @@ func Distance(a, b string, limit int) int {
 	}
 	return prev[len(rb)]
 }
+
+// Closest returns the name in known nearest to name, at most limit edits away (the smaller
+// name on a tie, so the hint does not depend on the order of known), or "" when none is.
+func Closest(name string, known []string, limit int) string {
+	best, bestD := "", limit+1
+	for _, k := range known {
+		d := Distance(name, k, limit)
+		if d < bestD || d == bestD && k < best {
+			best, bestD = k, d
+		}
+	}
+	if bestD > limit {
+		return ""
+	}
+	return best
+}

@@ -25,3 +25,24 @@ func TestDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestClosest(t *testing.T) {
+	known := []string{"python", "node", "nginx", "golang", "pythons"}
+	for _, tc := range []struct {
+		name  string
+		limit int
+		want  string
+	}{
+		{"pyhton", 2, "python"},
+		{"python", 2, "python"},
+		{"ngnix", 2, "nginx"},
+		{"nod", 2, "node"},
+		{"ruby", 2, ""},
+		{"pythn", 0, ""},
+		{"pythonz", 1, "python"}, // python and pythons are both 1 away: the smaller name
+	} {
+		if got := Closest(tc.name, known, tc.limit); got != tc.want {
+			t.Errorf("Closest(%q, %d) = %q, want %q", tc.name, tc.limit, got, tc.want)
+		}
+	}
+}

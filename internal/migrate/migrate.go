@@ -331,10 +331,8 @@ func imageName(name string) string {
 // the catalog name a typo was meant to be.
 func unknownImage(repo string) string {
 	known := []string{"python", "node", "eclipse-temurin", "openjdk", "amazoncorretto", "nginx", "debian", "golang"}
-	for _, k := range known {
-		if editdist.Distance(repo, k, 3) <= 2 {
-			return fmt.Sprintf("FROM %s: no such image in Spartan's catalog; did you mean %s?", repo, k)
-		}
+	if k := editdist.Closest(repo, known, 2); k != "" {
+		return fmt.Sprintf("FROM %s: no such image in Spartan's catalog; did you mean %s?", repo, k)
 	}
 	return fmt.Sprintf("FROM %s: no such image in Spartan's catalog (python, node, java, nginx, base, static): the final stage is not migrated", repo)
 }

@@ -2,6 +2,8 @@ package migrate
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -79,14 +81,7 @@ func (ix *Index) translate(name string) (names []string, note string, ok bool) {
 
 // suggest is a "did you mean" for a name the release lacks, or how to look for it.
 func (ix *Index) suggest(name string) string {
-	best, bestD := "", 3
-	for n := range ix.names {
-		d := editdist.Distance(name, n, 2)
-		if d <= 2 && (d < bestD || d == bestD && n < best) {
-			best, bestD = n, d
-		}
-	}
-	if best != "" {
+	if best := editdist.Closest(name, slices.Collect(maps.Keys(ix.names)), 2); best != "" {
 		return fmt.Sprintf(": did you mean %s?", best)
 	}
 	return ": check the name (apt-cache search in a Spartan -dev image) or drop it"
