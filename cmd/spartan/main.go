@@ -6,10 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
+
+	"github.com/spartan-images/spartan/internal/debug"
 )
 
 func main() {
@@ -29,15 +32,22 @@ func main() {
 func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := newRootCmd().ExecuteContext(ctx); err != nil {
-		// A command spartan ran on the user's behalf (spartan debug -- COMMAND) failed with
-		// its own status: pass it on, as the command's own output already said why.
-		var exit interface{ ExitCode() int }
-		if errors.As(err, &exit) {
-			return exit.ExitCode()
-		}
-		fmt.Fprintln(os.Stderr, "spartan:", err)
-		return 1
+	return exitStatus(newRootCmd().ExecuteContext(ctx), os.Stderr)
+}
+
+// exitStatus is spartan's exit status for a command's error, which it prints. The one
+// exception is the command spartan ran on the user's behalf (spartan debug -- COMMAND): its
+// own status is passed on and nothing is added, as its output already said why. Only that
+// error type: a tool spartan runs for itself (podman in migrate --build, mmdebstrap) failing
+// is spartan's failure, whose message says what was being done.
+func exitStatus(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
 	}
-	return 0
+	var exit *debug.ExitError
+	if errors.As(err, &exit) {
+		return exit.Code
+	}
+	fmt.Fprintln(stderr, "spartan:", err)
+	return 1
 }
