@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"archive/tar"
-	"encoding/base64"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -199,29 +198,19 @@ func (a *alpineRun) supplyChain(t *testing.T) {
 func provenanceDeps(t *testing.T, out string) map[string]string {
 	t.Helper()
 	deps := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		var env struct{ Payload string }
-		if json.Unmarshal([]byte(line), &env) != nil || env.Payload == "" {
-			continue
+	for _, st := range attested(t, out) {
+		var p struct {
+			BuildDefinition struct {
+				ResolvedDependencies []struct {
+					URI    string            `json:"uri"`
+					Digest map[string]string `json:"digest"`
+				} `json:"resolvedDependencies"`
+			} `json:"buildDefinition"`
 		}
-		raw, err := base64.StdEncoding.DecodeString(env.Payload)
-		if err != nil {
+		if err := json.Unmarshal(st.Predicate, &p); err != nil {
 			t.Fatal(err)
 		}
-		var st struct {
-			Predicate struct {
-				BuildDefinition struct {
-					ResolvedDependencies []struct {
-						URI    string            `json:"uri"`
-						Digest map[string]string `json:"digest"`
-					} `json:"resolvedDependencies"`
-				} `json:"buildDefinition"`
-			} `json:"predicate"`
-		}
-		if err := json.Unmarshal(raw, &st); err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range st.Predicate.BuildDefinition.ResolvedDependencies {
+		for _, d := range p.BuildDefinition.ResolvedDependencies {
 			deps[d.URI] = d.Digest["sha256"]
 		}
 	}

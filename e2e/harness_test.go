@@ -7,6 +7,8 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/spartan-images/spartan/internal/sign"
 )
 
 var (
@@ -162,4 +166,27 @@ func writeFile(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// attested decodes the in-toto statements in `cosign verify-attestation` output, one DSSE
+// envelope per line (other lines are skipped).
+func attested(t *testing.T, out string) []*sign.Statement {
+	t.Helper()
+	var sts []*sign.Statement
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var env struct{ Payload string }
+		if json.Unmarshal([]byte(line), &env) != nil || env.Payload == "" {
+			continue
+		}
+		raw, err := base64.StdEncoding.DecodeString(env.Payload)
+		if err != nil {
+			t.Fatalf("DSSE payload: %v", err)
+		}
+		st, err := sign.ParseStatement(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sts = append(sts, st)
+	}
+	return sts
 }

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"maps"
 	"os"
@@ -204,32 +203,22 @@ func TestRebaseApp(t *testing.T) {
 // output (one DSSE envelope per line).
 func spdxVersions(t *testing.T, out string) map[string]string {
 	t.Helper()
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		var env struct{ Payload string }
-		if json.Unmarshal([]byte(line), &env) != nil || env.Payload == "" {
-			continue
+	for _, st := range attested(t, out) {
+		var p struct {
+			Packages []struct {
+				Name        string `json:"name"`
+				VersionInfo string `json:"versionInfo"`
+			} `json:"packages"`
 		}
-		raw, err := base64.StdEncoding.DecodeString(env.Payload)
-		if err != nil {
+		if err := json.Unmarshal(st.Predicate, &p); err != nil {
 			t.Fatal(err)
 		}
-		var st struct {
-			Predicate struct {
-				Packages []struct {
-					Name        string `json:"name"`
-					VersionInfo string `json:"versionInfo"`
-				} `json:"packages"`
-			} `json:"predicate"`
-		}
-		if err := json.Unmarshal(raw, &st); err != nil {
-			t.Fatal(err)
-		}
-		if len(st.Predicate.Packages) == 0 {
+		if len(p.Packages) == 0 {
 			continue
 		}
 		out := map[string]string{}
-		for _, p := range st.Predicate.Packages {
-			out[p.Name] = p.VersionInfo
+		for _, pkg := range p.Packages {
+			out[pkg.Name] = pkg.VersionInfo
 		}
 		return out
 	}

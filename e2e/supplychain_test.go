@@ -279,27 +279,22 @@ func testMultiArch(t *testing.T, s *signed) {
 	must(t, cosign(t, "verify", "--key", s.pub, "--insecure-ignore-tlog=true", "--allow-http-registry", ref), "cosign verify index")
 	// The tag users pull carries its own provenance, about the index and naming its images.
 	att := must(t, cosign(t, "verify-attestation", "--key", s.pub, "--type", "slsaprovenance1", "--insecure-ignore-tlog=true", "--allow-http-registry", ref), "cosign verify-attestation slsaprovenance1 on the index tag")
-	var env struct{ Payload string }
-	if err := json.Unmarshal([]byte(strings.SplitN(strings.TrimSpace(att.stdout), "\n", 2)[0]), &env); err != nil {
-		t.Fatalf("cosign verify-attestation output: %v\n%s", err, att.stdout)
+	sts := attested(t, att.stdout)
+	if len(sts) == 0 {
+		t.Fatalf("cosign verify-attestation printed no statement:\n%s", att.stdout)
 	}
-	raw, _ := base64.StdEncoding.DecodeString(env.Payload)
-	var st struct {
-		Subject []struct {
-			Digest map[string]string
-		}
-		Predicate struct {
-			BuildDefinition struct {
-				ExternalParameters struct{ Archs []string }
-			}
+	st := sts[0]
+	var p struct {
+		BuildDefinition struct {
+			ExternalParameters struct{ Archs []string }
 		}
 	}
-	if err := json.Unmarshal(raw, &st); err != nil {
-		t.Fatalf("index provenance statement: %v", err)
+	if err := json.Unmarshal(st.Predicate, &p); err != nil {
+		t.Fatalf("index provenance predicate: %v", err)
 	}
 	if len(st.Subject) != 1 || "sha256:"+st.Subject[0].Digest["sha256"] != index ||
-		strings.Join(st.Predicate.BuildDefinition.ExternalParameters.Archs, ",") != "amd64,arm64" {
-		t.Fatalf("index provenance is not about index %s for amd64,arm64: %s", index, raw)
+		strings.Join(p.BuildDefinition.ExternalParameters.Archs, ",") != "amd64,arm64" {
+		t.Fatalf("index provenance is not about index %s for amd64,arm64: %s", index, st.Predicate)
 	}
 	testSBOMOfIndex(t, ref)
 	repo, err := name.NewRepository(s.host+"/spartan/base", name.Insecure)
