@@ -74,8 +74,10 @@ func Resolve(ctx context.Context, o Options) ([]*Plan, error) {
 		return nil, err
 	}
 	client := &archive.Client{Downloader: o.Downloader, Now: o.Now, Log: o.log()}
+	defer client.Wait() // the parsed indexes are stored while resolution runs
 	var plans []*Plan
 	for _, arch := range o.archs() {
+		start := time.Now()
 		pkgs, rels, err := client.Load(ctx, srcs, arch)
 		if err != nil {
 			return nil, fmt.Errorf("load repositories for %s: %w", arch, err)
@@ -90,6 +92,7 @@ func Resolve(ctx context.Context, o Options) ([]*Plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("resolve %s (%s): %w", o.Spec.Name, arch, err)
 		}
+		o.log().Debug("resolved", "arch", arch, "packages", len(res.Packages), "elapsed", time.Since(start).Round(time.Millisecond))
 		if err := checkDevClosure(o.Spec, res); err != nil {
 			return nil, err
 		}
@@ -447,6 +450,7 @@ func Packages(ctx context.Context, o Options, arch string) ([]*archive.Package, 
 		return nil, err
 	}
 	client := &archive.Client{Downloader: o.Downloader, Now: o.Now, Log: o.log()}
+	defer client.Wait()
 	pkgs, _, err := client.Load(ctx, srcs, arch)
 	if err != nil {
 		return nil, fmt.Errorf("load repositories for %s: %w", arch, err)

@@ -147,7 +147,37 @@ func (d *Downloader) FetchAll(ctx context.Context, items []Item) (map[string]str
 	return out, nil
 }
 
+// FetchStream is Fetch that also hands the content to consume while it downloads, so that
+// reading a large file (decompressing and parsing an index) overlaps its transfer instead of
+// following it. consume runs once per attempt, on its own goroutine, and must read r to its
+// end or return; a failed attempt ends r with an error and the retry calls consume afresh, so
+// whatever consume produces must be kept only from its last call. FetchStream returns
+// consume's error once the download is complete and verified; if the download fails, that
+// error is returned and consume's is dropped: a result is never trusted before the bytes it
+// was made from matched it.SHA256; consume's error comes with the blob's path, a download's
+// without one. On a cache hit consume reads the stored blob.
+func (d *Downloader) FetchStream(ctx context.Context, it Item, consume func(r io.Reader) error) (string, error) {
+	var consumed error
+	p, err := d.fetchWith(ctx, it, nil, func(r io.Reader) error {
+		consumed = consume(r)
+		return consumed
+	})
+	if err != nil {
+		return "", err
+	}
+	if consumed != nil {
+		return p, consumed // the path tells the caller the download itself succeeded
+	}
+	return p, nil
+}
+
 func (d *Downloader) fetch(ctx context.Context, it Item, bar *bar) (string, error) {
+	return d.fetchWith(ctx, it, bar, nil)
+}
+
+// fetchWith is fetch with an optional consumer of the content (FetchStream); its error is
+// the caller's to read, never a reason to fail or retry the download.
+func (d *Downloader) fetchWith(ctx context.Context, it Item, bar *bar, consume func(io.Reader) error) (string, error) {
 	if d.Cache == nil {
 		return "", fmt.Errorf("fetch %s: downloader has no cache", it.label())
 	}
@@ -161,6 +191,9 @@ func (d *Downloader) fetch(ctx context.Context, it Item, bar *bar) (string, erro
 		return "", fmt.Errorf("fetch %s: %w", it.label(), err)
 	} else if ok {
 		d.hits.Add(1)
+		if consume != nil {
+			consumeFile(p, consume)
+		}
 		return p, nil
 	}
 	if err := checkURL(it.URL); err != nil {
@@ -169,7 +202,7 @@ func (d *Downloader) fetch(ctx context.Context, it Item, bar *bar) (string, erro
 	var p string
 	err = d.retry(ctx, it.label(), it.URL, func() error {
 		var err error
-		p, err = d.download(ctx, it, h, bar)
+		p, err = d.download(ctx, it, h, bar, consume)
 		return err
 	})
 	if err != nil {
@@ -180,7 +213,7 @@ func (d *Downloader) fetch(ctx context.Context, it Item, bar *bar) (string, erro
 }
 
 // download is one attempt: GET, stream through the digest check into the cache.
-func (d *Downloader) download(ctx context.Context, it Item, h string, bar *bar) (string, error) {
+func (d *Downloader) download(ctx context.Context, it Item, h string, bar *bar, consume func(io.Reader) error) (string, error) {
 	actx, kick, stop := d.watch(ctx)
 	defer stop()
 	resp, err := d.get(actx, it.URL)
@@ -199,7 +232,13 @@ func (d *Downloader) download(ctx context.Context, it Item, h string, bar *bar) 
 		want = resp.ContentLength
 	}
 	b := &body{r: resp.Body, limit: it.Size, want: want, kick: kick, bar: bar}
-	p, err := d.Cache.Put(h, b)
+	var r io.Reader = b
+	if consume != nil {
+		t := startTee(b, consume)
+		defer t.wait()
+		r = t
+	}
+	p, err := d.Cache.Put(h, r)
 	if err != nil {
 		bar.add(-b.n) // the retry starts over
 		var de *DigestError

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spartan-images/spartan/internal/cache"
@@ -20,7 +21,15 @@ type Client struct {
 	Downloader *cache.Downloader
 	Now        func() time.Time // nil: time.Now; tests pin it to check Valid-Until
 	Log        *slog.Logger     // nil: quiet
+
+	writes sync.WaitGroup // parsed indexes being stored in the cache; see Wait
 }
+
+// Wait returns once every parsed index Packages handed to the cache is stored (or failed to
+// be, which only costs the next run a parse). Packages returns before that so that the
+// caller's resolution overlaps the write; call Wait before the process may exit, or the
+// next run parses the index again.
+func (c *Client) Wait() { c.writes.Wait() }
 
 // clockSkew is how far in the future a release's Date may lie before the host clock is
 // suspected; Valid-Until checks are only as good as the clock.

@@ -72,7 +72,9 @@ func newEnvFor(t *testing.T, repo *testkit.Repo, srv *testkit.Server) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{repo: repo, srv: srv, cache: ch, client: newClient(ch)}
+	c := newClient(ch)
+	t.Cleanup(c.Wait) // before the cache's directory is removed
+	return &env{repo: repo, srv: srv, cache: ch, client: c}
 }
 
 // newClient returns a client over ch that retries quickly and lives at testNow.

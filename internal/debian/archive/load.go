@@ -16,55 +16,67 @@ var DefaultComponents = []string{"main"}
 // Load verifies the release of every source and loads the packages of each of its components
 // for arch, in parallel. Packages come back in source order, then component order, so callers
 // that break ties by position see the same order every run; Releases in source order.
+//
+// Each source's indexes are requested as soon as its own release is verified rather than after
+// every release: the largest index (the main suite's) is on the critical path of a cold build,
+// and the other suites' releases need not hold it back.
 func (c *Client) Load(ctx context.Context, srcs []Source, arch string) ([]*Package, []*Release, error) {
 	rels := make([]*Release, len(srcs))
+	results := make([][][]*Package, len(srcs))
+	slots := make(chan struct{}, loadParallel)
+	// limited runs one metadata request inside the bound, which holds across sources.
+	limited := func(ctx context.Context, f func() error) error {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-slots }()
+		return f()
+	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(loadParallel)
 	for i, src := range srcs {
 		g.Go(func() error {
-			rel, err := c.Release(gctx, src)
+			var rel *Release
+			err := limited(gctx, func() (err error) {
+				rel, err = c.Release(gctx, src)
+				return err
+			})
 			rels[i] = rel
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, nil, err
-	}
-
-	type job struct {
-		rel  *Release
-		comp string
-	}
-	var jobs []job
-	for _, rel := range rels {
-		comps := rel.Source.Components
-		if len(comps) == 0 {
-			comps = DefaultComponents
-		}
-		for _, comp := range comps {
-			jobs = append(jobs, job{rel, comp})
-		}
-	}
-	results := make([][]*Package, len(jobs))
-	g, gctx = errgroup.WithContext(ctx)
-	g.SetLimit(loadParallel)
-	for i, j := range jobs {
-		g.Go(func() error {
-			pkgs, err := c.Packages(gctx, j.rel, j.comp, arch)
-			results[i] = pkgs
-			return err
+			if err != nil {
+				return err
+			}
+			comps := rel.Source.Components
+			if len(comps) == 0 {
+				comps = DefaultComponents
+			}
+			results[i] = make([][]*Package, len(comps))
+			cg, cctx := errgroup.WithContext(gctx)
+			for j, comp := range comps {
+				cg.Go(func() error {
+					return limited(cctx, func() (err error) {
+						results[i][j], err = c.Packages(cctx, rel, comp, arch)
+						return err
+					})
+				})
+			}
+			return cg.Wait()
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}
 	n := 0
-	for _, r := range results {
-		n += len(r)
+	for _, rs := range results {
+		for _, r := range rs {
+			n += len(r)
+		}
 	}
 	all := make([]*Package, 0, n)
-	for _, r := range results {
-		all = append(all, r...)
+	for _, rs := range results {
+		for _, r := range rs {
+			all = append(all, r...)
+		}
 	}
 	return all, rels, nil
 }

@@ -10,10 +10,10 @@ import (
 	"os"
 	"slices"
 	"strings"
-
-	"github.com/klauspost/compress/gzip"
+	"time"
 
 	"github.com/spartan-images/spartan/internal/cache"
+	"github.com/spartan-images/spartan/internal/inflate"
 	"github.com/spartan-images/spartan/internal/xz"
 )
 
@@ -59,10 +59,19 @@ func (c *Client) Packages(ctx context.Context, rel *Release, component, arch str
 		}
 	}
 
+	sizeHint := rel.Files[component+"/binary-"+arch+"/Packages"].Size
 	var lastErr error
 	for i, idx := range idxs {
-		path, err := c.fetchIndex(ctx, dl, rel, idx)
-		if err != nil {
+		start := time.Now()
+		var pkgs []*Package
+		path, err := c.fetchIndex(ctx, dl, rel, idx, func(r io.Reader) (err error) {
+			pkgs, err = readIndex(r, idx.ext, rel, sizeHint)
+			return err
+		})
+		switch {
+		case err != nil && path != "":
+			return nil, fmt.Errorf("index %s/%s (cached as %s): %w", rel.Source.Suite, idx.path, path, err)
+		case err != nil:
 			// A mirror may omit one compressed form it lists; any other failure (hash mismatch,
 			// network) is final, never papered over by another file.
 			if cache.IsNotFound(err) && i+1 < len(idxs) {
@@ -72,14 +81,14 @@ func (c *Client) Packages(ctx context.Context, rel *Release, component, arch str
 			}
 			return nil, fmt.Errorf("index %s %s/binary-%s: %w", rel.Source.Suite, component, arch, err)
 		}
-		pkgs, err := readIndexFile(path, idx.ext, rel, rel.Files[component+"/binary-"+arch+"/Packages"].Size)
-		if err != nil {
-			return nil, fmt.Errorf("index %s/%s (cached as %s): %w", rel.Source.Suite, idx.path, path, err)
-		}
+		c.log().Debug("read index", "suite", rel.Source.Suite, "index", idx.path, "packages", len(pkgs), "elapsed", time.Since(start).Round(time.Millisecond))
 		if dl.Cache != nil {
-			if err := dl.Cache.PutDerived(derivedKey(idx), encodePackages(pkgs)); err != nil {
-				c.log().Warn("cannot cache parsed index; the next run will parse it again", "index", idx.path, "err", err)
-			}
+			// Off the critical path: the caller resolves while the parse is stored (Wait).
+			c.writes.Go(func() {
+				if err := dl.Cache.PutDerived(derivedKey(idx), encodePackages(pkgs)); err != nil {
+					c.log().Warn("cannot cache parsed index; the next run will parse it again", "index", idx.path, "err", err)
+				}
+			})
 		}
 		return pkgs, nil
 	}
@@ -118,10 +127,11 @@ func (c *Client) cachedPackages(ch *cache.Cache, rel *Release, idx index) ([]*Pa
 	return pkgs, true
 }
 
-// fetchIndex downloads an index into the cache. By-hash URLs name the content, so they cannot
-// change between reading InRelease and fetching the index while the mirror updates; mirrors
-// that lack them get the plain path.
-func (c *Client) fetchIndex(ctx context.Context, dl *cache.Downloader, rel *Release, idx index) (string, error) {
+// fetchIndex downloads an index into the cache, handing it to consume as it arrives (see
+// cache.Downloader.FetchStream: consume's error comes with the path, a download's without).
+// By-hash URLs name the content, so they cannot change between reading InRelease and fetching
+// the index while the mirror updates; mirrors that lack them get the plain path.
+func (c *Client) fetchIndex(ctx context.Context, dl *cache.Downloader, rel *Release, idx index, consume func(io.Reader) error) (string, error) {
 	base := strings.TrimRight(rel.Source.URL, "/") + "/dists/" + rel.Source.Suite + "/"
 	item := cache.Item{
 		Name:   rel.Source.Suite + "/" + idx.path,
@@ -133,13 +143,13 @@ func (c *Client) fetchIndex(ctx context.Context, dl *cache.Downloader, rel *Rele
 		dir := idx.path[:strings.LastIndexByte(idx.path, '/')+1]
 		byHash := item
 		byHash.URL = base + dir + "by-hash/SHA256/" + idx.hash.SHA256
-		path, err := dl.Fetch(ctx, byHash)
-		if err == nil || !cache.IsNotFound(err) {
+		path, err := dl.FetchStream(ctx, byHash, consume)
+		if err == nil || path != "" || !cache.IsNotFound(err) {
 			return path, err
 		}
 		c.log().Debug("by-hash index missing; using the plain path", "url", byHash.URL)
 	}
-	return dl.Fetch(ctx, item)
+	return dl.FetchStream(ctx, item, consume)
 }
 
 // maxIndexSize bounds a decompressed index held in memory; trixie's main index is 56 MB.
@@ -149,19 +159,25 @@ const maxIndexSize = 1 << 30
 // that handing over costs nothing, small enough that scanning runs alongside decompression.
 const indexPiece = 1 << 20
 
-// readIndexFile decompresses a verified index file into memory and scans it. Holding the text
-// lets the scanner slice values out of it instead of copying each field, which made reading
-// trixie's main index several times cheaper than a streaming paragraph parse. The text is
-// scanned in pieces as it is decompressed, on another core, so reading the index costs about
-// its decompression time. sizeHint is the plain index's size as the release lists it (0 when
-// unknown), to allocate once.
+// readIndexFile reads a stored index file (readIndex).
 func readIndexFile(path, ext string, rel *Release, sizeHint int64) ([]*Package, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var r io.Reader = bufio.NewReaderSize(f, 1<<20)
+	return readIndex(f, ext, rel, sizeHint)
+}
+
+// readIndex decompresses an index into memory and scans it. Holding the text lets the scanner
+// slice values out of it instead of copying each field, which made reading trixie's main index
+// several times cheaper than a streaming paragraph parse. The text is scanned in pieces as it
+// is decompressed, on another core, and the decompression itself runs as the index downloads
+// (fetchIndex), so reading the index costs about its decompression time. sizeHint is the
+// plain index's size as the release lists it (0 when unknown), to allocate once. The result
+// is the caller's to trust only once the bytes read are verified.
+func readIndex(src io.Reader, ext string, rel *Release, sizeHint int64) ([]*Package, error) {
+	var r io.Reader = bufio.NewReaderSize(src, 1<<20)
 	switch ext {
 	case ".xz":
 		xr, err := xz.NewReader(r)
@@ -170,11 +186,10 @@ func readIndexFile(path, ext string, rel *Release, sizeHint int64) ([]*Package, 
 		}
 		r = xr
 	case ".gz":
-		zr, err := gzip.NewReader(r)
+		zr, err := inflate.NewReader(r)
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		defer zr.Close()
 		r = zr
 	}
 	pieces := make(chan string, 4)

@@ -248,6 +248,7 @@ func TestPackagesParsedCacheHit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.client.Wait() // the parsed index is stored in the background
 	// Remove the index blob: only the parsed form can answer now, and it must without asking
 	// the server.
 	fh := rel.Files["main/binary-amd64/Packages"+indexExts[0]]
@@ -270,10 +271,12 @@ func TestPackagesParsedCacheHit(t *testing.T) {
 	if err := e.cache.PutDerived("packages-"+fh.SHA256, []byte("spartan-packages-v0\nold")); err != nil {
 		t.Fatal(err)
 	}
-	again, err := newClient(e.cache).Packages(context.Background(), rel, "main", "amd64")
+	c := newClient(e.cache)
+	again, err := c.Packages(context.Background(), rel, "main", "amd64")
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.Wait()
 	if dump(again) != dump(cold) {
 		t.Error("re-parsed result differs")
 	}
@@ -325,6 +328,7 @@ func TestPackagesCorruptParsedCacheRebuilt(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			e.client.Wait()
 			fh := rel.Files["main/binary-amd64/Packages"+indexExts[0]]
 			entry := filepath.Join(e.cache.Dir, "derived", "packages-"+fh.SHA256)
 			good, err := os.ReadFile(entry)
@@ -334,10 +338,12 @@ func TestPackagesCorruptParsedCacheRebuilt(t *testing.T) {
 			if err := os.WriteFile(entry, damage(t, bytes.Clone(good)), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			again, err := newClient(e.cache).Packages(context.Background(), rel, "main", "amd64")
+			c := newClient(e.cache)
+			again, err := c.Packages(context.Background(), rel, "main", "amd64")
 			if err != nil {
 				t.Fatal(err)
 			}
+			c.Wait()
 			if dump(again) != dump(cold) {
 				t.Errorf("result after damage differs:\n%s\nvs\n%s", dump(again), dump(cold))
 			}
