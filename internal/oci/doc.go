@@ -9,7 +9,7 @@
 // explicit values (no hostname, no container ID, no wall-clock time), and why
 // the archives are written with fixed tar headers in a fixed order.
 //
-// The digests do depend on the gzip implementation, so the klauspost/compress
-// version pinned in go.mod is part of the reproducibility contract: bumping it
-// may change layer digests (never the DiffIDs).
+// The digests do depend on the gzip encoder, internal/deflate, whose output is
+// pinned by its golden tests: changing it changes layer digests (never the
+// DiffIDs).
 package oci

@@ -8,10 +8,10 @@ import (
 	"io"
 	"runtime"
 
-	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/spartan-images/spartan/internal/deflate"
+	"github.com/spartan-images/spartan/internal/inflate"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -60,11 +60,11 @@ func (l *gzipLayer) Compressed() (io.ReadCloser, error) {
 
 func (l *gzipLayer) Uncompressed() (io.ReadCloser, error) {
 	if l.tar == nil {
-		zr, err := gzip.NewReader(bytes.NewReader(l.gz))
+		zr, err := inflate.NewReader(bytes.NewReader(l.gz))
 		if err != nil {
 			return nil, fmt.Errorf("layer %q: %w", l.name, err)
 		}
-		return zr, nil
+		return io.NopCloser(zr), nil
 	}
 	return io.NopCloser(bytes.NewReader(l.tar)), nil
 }
@@ -106,7 +106,7 @@ func compressLayer(l Layer) (*gzipLayer, error) {
 // checkGzip inflates gz and compares the result with tar byte for byte, so that a failure
 // says where the streams part (the gzip trailer's CRC only says that they do).
 func checkGzip(gz, tar []byte) error {
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	zr, err := inflate.NewReader(bytes.NewReader(gz))
 	if err != nil {
 		return fmt.Errorf("compressed layer does not read back: %w", err)
 	}

@@ -6,9 +6,9 @@ import (
 	"io"
 	"strings"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/spartan-images/spartan/internal/inflate"
 	"github.com/spartan-images/spartan/internal/xz"
 )
 
@@ -24,7 +24,13 @@ func decompressor(prefix, name string) (func(io.Reader) (io.ReadCloser, error), 
 	case "":
 		return func(r io.Reader) (io.ReadCloser, error) { return io.NopCloser(r), nil }, nil
 	case ".gz":
-		return func(r io.Reader) (io.ReadCloser, error) { return gzip.NewReader(r) }, nil
+		return func(r io.Reader) (io.ReadCloser, error) {
+			zr, err := inflate.NewReader(r)
+			if err != nil {
+				return nil, err
+			}
+			return io.NopCloser(zr), nil
+		}, nil
 	case ".xz":
 		return func(r io.Reader) (io.ReadCloser, error) {
 			// internal/xz verifies every check of the format, refuses dictionaries over
