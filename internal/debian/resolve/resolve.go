@@ -202,7 +202,7 @@ func (r *resolver) choose(p *archive.Package, parent *node, why string) {
 	n := &node{pkg: p, why: []string{why}, parent: parent}
 	r.sel[p.Name] = n
 	r.queue = append(r.queue, n)
-	for _, rel := range r.u.provided[p] {
+	for _, rel := range providedBy(p) {
 		r.selPr[rel.Name] = append(r.selPr[rel.Name], provider{pkg: p, version: rel.Version})
 	}
 }

@@ -19,8 +19,8 @@ type universe struct {
 	older map[string][]*archive.Package
 	// provides maps a virtual name to the candidates providing it, sorted by name.
 	provides map[string][]provider
-	// provided maps a candidate to what it provides, to index selected providers.
-	provided map[*archive.Package][]Relation
+	// providing lists the packages with a Provides field, in index order, any version.
+	providing []*archive.Package
 	// otherArch remembers names that exist only for other architectures, for error messages.
 	otherArch map[string][]string
 	suites    []string
@@ -59,6 +59,9 @@ func newUniverse(pkgs []*archive.Package, arch string) *universe {
 			}
 			continue
 		}
+		if p.Provides != "" {
+			u.providing = append(u.providing, p)
+		}
 		cur, ok := u.best[p.Name]
 		switch {
 		case !ok:
@@ -90,35 +93,69 @@ func (u *universe) pin(name, ver string) bool {
 }
 
 // indexProvides builds the virtual-package map from the chosen candidates; it runs after
-// pinning so that a pinned version's Provides are the ones that count.
+// pins, which change the candidates. It is on the critical path of every cold build (trixie
+// has 13,000 packages with Provides, 69,000 names in all), so it walks only the packages that
+// provide something, in index order, with maps sized up front.
 func (u *universe) indexProvides() {
-	u.provides = map[string][]provider{}
-	u.provided = map[*archive.Package][]Relation{}
-	for _, p := range u.best {
-		if p.Provides == "" {
-			continue
+	n := 0
+	for _, p := range u.providing {
+		n += strings.Count(p.Provides, ",") + 1
+	}
+	u.provides = make(map[string][]provider, n)
+	slots := make([]provider, n)
+	for _, p := range u.providing {
+		if u.best[p.Name] != p {
+			continue // a version that lost, or a pin moved away from
 		}
 		groups, err := ParseRelations(p.Provides)
 		if err != nil {
-			// A malformed Provides only makes its virtual names unavailable; failing every
-			// build that merely shares an index with it would be worse.
-			continue
+			continue // malformed: no virtual names, as in providedBy
 		}
-		var rels []Relation
 		for _, g := range groups {
 			for _, r := range g {
 				if r.Name == p.Name {
 					continue
 				}
-				rels = append(rels, r)
-				u.provides[r.Name] = append(u.provides[r.Name], provider{pkg: p, version: r.Version})
+				u.addProvider(r.Name, provider{pkg: p, version: r.Version}, &slots)
 			}
 		}
-		u.provided[p] = rels
 	}
 	for _, ps := range u.provides {
-		sort.Slice(ps, func(i, j int) bool { return ps[i].pkg.Name < ps[j].pkg.Name })
+		if len(ps) > 1 {
+			sort.Slice(ps, func(i, j int) bool { return ps[i].pkg.Name < ps[j].pkg.Name })
+		}
 	}
+}
+
+// addProvider appends pr to name's providers. Most names have one: it takes the next of
+// slots (capacity 1, so a second provider moves the list out) instead of an allocation.
+func (u *universe) addProvider(name string, pr provider, slots *[]provider) {
+	if ps, ok := u.provides[name]; ok || len(*slots) == 0 {
+		u.provides[name] = append(ps, pr)
+		return
+	}
+	(*slots)[0] = pr
+	u.provides[name] = (*slots)[:1:1]
+	*slots = (*slots)[1:]
+}
+
+// providedBy lists the virtual names p provides, without its own name.
+func providedBy(p *archive.Package) []Relation {
+	groups, err := ParseRelations(p.Provides)
+	if err != nil {
+		// A malformed Provides only makes its virtual names unavailable; failing every
+		// build that merely shares an index with it would be worse.
+		return nil
+	}
+	var rels []Relation
+	for _, g := range groups {
+		for _, r := range g {
+			if r.Name != p.Name {
+				rels = append(rels, r)
+			}
+		}
+	}
+	return rels
 }
 
 // versions lists every version of name for the architecture, newest first, without repeats.
