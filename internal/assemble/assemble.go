@@ -113,7 +113,14 @@ func (a *assembler) load(ins []Input) error {
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	errs := make([]error, len(ins))
-	for i, in := range ins {
+	// Largest first, so that no big package starts last and decodes alone on one core.
+	order := make([]int, len(ins))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(x, y int) bool { return ins[order[x]].Pkg.Size > ins[order[y]].Pkg.Size })
+	for _, i := range order {
+		in := ins[i]
 		g.Go(func() error {
 			l, err := load(in, &a.opts)
 			if err != nil {
