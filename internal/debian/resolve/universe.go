@@ -103,19 +103,17 @@ func (u *universe) indexProvides() {
 	}
 	u.provides = make(map[string][]provider, n)
 	slots := make([]provider, n)
+	var rels []Relation
 	for _, p := range u.providing {
 		if u.best[p.Name] != p {
 			continue // a version that lost, or a pin moved away from
 		}
-		groups, err := ParseRelations(p.Provides)
-		if err != nil {
+		var err error
+		if rels, err = appendRelations(rels[:0], p.Provides); err != nil {
 			continue // malformed: no virtual names, as in providedBy
 		}
-		for _, g := range groups {
-			for _, r := range g {
-				if r.Name == p.Name {
-					continue
-				}
+		for _, r := range rels {
+			if r.Name != p.Name {
 				u.addProvider(r.Name, provider{pkg: p, version: r.Version}, &slots)
 			}
 		}
