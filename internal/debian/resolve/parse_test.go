@@ -185,6 +185,20 @@ func FuzzParseRelations(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		groups, err := ParseRelations(s)
+		// appendRelations (the Provides index) must agree: same error or none, same relations.
+		flat, ferr := appendRelations(nil, s)
+		if (err == nil) != (ferr == nil) {
+			t.Fatalf("%q: ParseRelations error %v, appendRelations error %v", s, err, ferr)
+		}
+		if err == nil {
+			var want []Relation
+			for _, g := range groups {
+				want = append(want, g...)
+			}
+			if !reflect.DeepEqual(flat, want) {
+				t.Fatalf("%q: appendRelations %v, ParseRelations flattened %v", s, flat, want)
+			}
+		}
 		if err != nil {
 			return
 		}
