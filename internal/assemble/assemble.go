@@ -3,7 +3,9 @@ package assemble
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -20,12 +22,21 @@ type assembler struct {
 // Assemble builds the image's layers from the resolved packages. Inputs may come in any
 // order: the result depends only on their content and opts.
 func Assemble(inputs []Input, opts Options) (*Result, error) {
+	return AssembleWhileFetching(inputs, nil, opts)
+}
+
+// AssembleWhileFetching is Assemble for inputs whose .debs are still downloading: arrived
+// carries the index (into inputs) of each one once its Deb is in place, and is closed after
+// the last, so that decoding overlaps the downloads. An input that never arrives (the channel
+// closed early: a download failed) is an error naming it; the caller has the download's own.
+// A nil channel means every .deb is in place.
+func AssembleWhileFetching(inputs []Input, arrived <-chan int, opts Options) (*Result, error) {
 	ins, err := checkInputs(inputs, opts.Arch)
 	if err != nil {
 		return nil, err
 	}
 	a := &assembler{opts: opts, tree: newTree(), installed: map[string]*loaded{}}
-	if err := a.load(ins); err != nil {
+	if err := a.load(ins, sortedArrivals(inputs, ins, arrived)); err != nil {
 		return nil, err
 	}
 	for _, p := range opts.BasePackages {
@@ -106,32 +117,37 @@ func checkInputs(inputs []Input, arch string) ([]Input, error) {
 	return out, nil
 }
 
-// load decompresses the packages in parallel (xz dominates build time); merging into the tree
-// stays sequential and in name order so the result never depends on scheduling.
-func (a *assembler) load(ins []Input) error {
+// load decompresses the packages in parallel (xz dominates build time) as they arrive;
+// merging into the tree stays sequential and in name order so the result never depends on
+// scheduling or on the order the downloads finished in.
+func (a *assembler) load(ins []Input, arrived <-chan int) error {
 	a.pkgs = make([]*loaded, len(ins))
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
 	errs := make([]error, len(ins))
-	// Largest first, so that no big package starts last and decodes alone on one core.
-	order := make([]int, len(ins))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(x, y int) bool { return ins[order[x]].Pkg.Size > ins[order[y]].Pkg.Size })
-	for _, i := range order {
-		in := ins[i]
+	q := &arrivals{ins: ins, ch: arrived}
+	var g errgroup.Group
+	for range runtime.GOMAXPROCS(0) {
 		g.Go(func() error {
-			l, err := load(in, &a.opts)
-			if err != nil {
-				errs[i] = fmt.Errorf("assemble %s: %w", in.Pkg.ID(), err)
-				return nil
+			for {
+				i, ok := q.next()
+				if !ok {
+					return nil
+				}
+				in := ins[i]
+				l, err := load(in, &a.opts)
+				if err != nil {
+					errs[i] = fmt.Errorf("assemble %s: %w", in.Pkg.ID(), err)
+					continue
+				}
+				a.pkgs[i] = l
 			}
-			a.pkgs[i] = l
-			return nil
 		})
 	}
 	_ = g.Wait()
+	for i, l := range a.pkgs {
+		if l == nil && errs[i] == nil {
+			errs[i] = fmt.Errorf("assemble %s: its .deb was not downloaded", ins[i].Pkg.ID())
+		}
+	}
 	// Report the first failure in name order, not whichever goroutine lost the race.
 	if err := firstErr(errs); err != nil {
 		return err
@@ -140,6 +156,83 @@ func (a *assembler) load(ins []Input) error {
 		a.installed[l.in.Pkg.Name] = l
 	}
 	return nil
+}
+
+// sortedArrivals translates arrivals from the caller's input order to ins's (sorted by name);
+// nil when every .deb is already in place.
+func sortedArrivals(inputs, ins []Input, arrived <-chan int) <-chan int {
+	if arrived == nil {
+		all := make(chan int, len(ins))
+		for i := range ins {
+			all <- i
+		}
+		close(all)
+		return all
+	}
+	at := make(map[string]int, len(ins))
+	for i, in := range ins {
+		at[in.Pkg.Name] = i
+	}
+	out := make(chan int, len(ins))
+	go func() {
+		defer close(out)
+		for i := range arrived {
+			if i >= 0 && i < len(inputs) {
+				out <- at[inputs[i].Pkg.Name]
+			}
+		}
+	}()
+	return out
+}
+
+// arrivals hands out the packages that have arrived, the largest first, so that no big
+// package starts last and decodes alone on one core while the other idles.
+type arrivals struct {
+	ins     []Input
+	ch      <-chan int
+	mu      sync.Mutex
+	pending []int
+	closed  bool
+}
+
+func (q *arrivals) next() (int, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for {
+		for !q.closed { // take everything that has arrived, without waiting
+			select {
+			case i, ok := <-q.ch:
+				q.add(i, ok)
+				continue
+			default:
+			}
+			break
+		}
+		if len(q.pending) > 0 {
+			best := 0
+			for k, i := range q.pending {
+				if q.ins[i].Pkg.Size > q.ins[q.pending[best]].Pkg.Size {
+					best = k
+				}
+			}
+			i := q.pending[best]
+			q.pending = slices.Delete(q.pending, best, best+1)
+			return i, true
+		}
+		if q.closed {
+			return 0, false
+		}
+		i, ok := <-q.ch // wait for the next download; other workers wait on the lock
+		q.add(i, ok)
+	}
+}
+
+func (q *arrivals) add(i int, ok bool) {
+	if !ok {
+		q.closed = true
+		return
+	}
+	q.pending = append(q.pending, i)
 }
 
 func firstErr(errs []error) error {

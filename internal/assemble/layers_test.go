@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -408,4 +409,51 @@ func TestGoldenLayers(t *testing.T) {
 	if got := digest(mustAssemble(t, opts, debs...)); got != goldenLayers {
 		t.Errorf("layers digest %s, want %s", got, goldenLayers)
 	}
+}
+
+// TestAssembleWhileFetching: the order the .debs arrive in changes nothing, however they
+// trickle in, and a .deb that never arrives (its download failed) is an error naming it.
+func TestAssembleWhileFetching(t *testing.T) {
+	ins := writeDebs(t, imageDebs("3.0.11-1")...)
+	want, err := Assemble(ins, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	orders := map[string][]int{"in order": {}, "reversed": {}, "smallest first": {}}
+	for i := range ins {
+		orders["in order"] = append(orders["in order"], i)
+		orders["reversed"] = append(orders["reversed"], len(ins)-1-i)
+	}
+	orders["smallest first"] = slices.Clone(orders["in order"])
+	slices.SortFunc(orders["smallest first"], func(a, b int) int { return int(ins[a].Pkg.Size - ins[b].Pkg.Size) })
+	for name, order := range orders {
+		t.Run(name, func(t *testing.T) {
+			arrived := make(chan int)
+			go func() {
+				for _, i := range order {
+					time.Sleep(time.Millisecond) // one at a time, as downloads end
+					arrived <- i
+				}
+				close(arrived)
+			}()
+			got, err := AssembleWhileFetching(ins, arrived, testOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if digest(got) != digest(want) {
+				t.Fatal("arrival order changed the layers")
+			}
+		})
+	}
+	t.Run("one never arrives", func(t *testing.T) {
+		arrived := make(chan int, len(ins))
+		for i := range ins[1:] {
+			arrived <- i + 1
+		}
+		close(arrived)
+		_, err := AssembleWhileFetching(ins, arrived, testOptions())
+		if err == nil || !strings.Contains(err.Error(), ins[0].Pkg.Name) || !strings.Contains(err.Error(), "not downloaded") {
+			t.Fatalf("err = %v, want one naming %s as not downloaded", err, ins[0].Pkg.Name)
+		}
+	})
 }

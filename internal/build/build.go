@@ -130,6 +130,9 @@ func (o *Output) Digest() (string, error) { return oci.Digest(o.Artifact()) }
 
 // Build resolves, fetches, assembles and creates the images.
 func Build(ctx context.Context, o Options) (*Output, error) {
+	// The layer cache's key includes this binary's digest (30 MB to hash): hashed while the
+	// indexes download, a core is free then.
+	go executableDigest()
 	plans, err := Resolve(ctx, o)
 	if err != nil {
 		return nil, err
@@ -180,17 +183,34 @@ func (o Options) buildArch(ctx context.Context, p *Plan) (*Image, error) {
 	for _, s := range p.Result.Packages {
 		items = append(items, cache.Item{Name: s.Pkg.ID(), URL: s.Pkg.URL(), SHA256: s.Pkg.SHA256, Size: s.Pkg.Size})
 	}
-	start := time.Now()
-	paths, err := o.Downloader.FetchAll(ctx, items)
-	if err != nil {
-		return nil, fmt.Errorf("fetch packages for %s: %w", p.Arch, err)
-	}
-	o.log().Info("fetched packages", "arch", p.Arch, "count", len(items), "elapsed", time.Since(start).Round(time.Millisecond))
-
+	// The .debs download while the assembly decodes those already here (AssembleWhileFetching):
+	// a blob's path in the cache is known before it arrives.
 	inputs := make([]assemble.Input, 0, len(p.Result.Packages))
 	for _, s := range p.Result.Packages {
-		inputs = append(inputs, assemble.Input{Pkg: s.Pkg, Deb: paths[strings.ToLower(s.Pkg.SHA256)]})
+		inputs = append(inputs, assemble.Input{Pkg: s.Pkg, Deb: o.Downloader.Cache.Path(strings.ToLower(s.Pkg.SHA256))})
 	}
+	arrived := make(chan int, len(items))
+	fetched := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		err := o.Downloader.FetchEach(ctx, items, func(i int, _ string) { arrived <- i })
+		close(arrived)
+		if err == nil {
+			o.log().Info("fetched packages", "arch", p.Arch, "count", len(items), "elapsed", time.Since(start).Round(time.Millisecond))
+		}
+		fetched <- err
+	}()
+	img, err := o.assembleArch(p, inputs, arrived)
+	// Wait for the downloads whatever happened, so that none is left running, and report a
+	// failed one as such rather than as the missing .deb it left.
+	if ferr := <-fetched; ferr != nil {
+		return nil, fmt.Errorf("fetch packages for %s: %w", p.Arch, ferr)
+	}
+	return img, err
+}
+
+// assembleArch makes the image of the inputs of plan p, whose .debs arrive on arrived.
+func (o Options) assembleArch(p *Plan, inputs []assemble.Input, arrived <-chan int) (*Image, error) {
 	certs, err := readCertificates(o.Spec.Certificates)
 	if err != nil {
 		return nil, err
@@ -214,7 +234,9 @@ func (o Options) buildArch(ctx context.Context, p *Plan) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	return o.finishImage(p, key, opts.Epoch, func() (*assemble.Result, error) { return assemble.Assemble(inputs, opts) })
+	return o.finishImage(p, key, opts.Epoch, func() (*assemble.Result, error) {
+		return assemble.AssembleWhileFetching(inputs, arrived, opts)
+	})
 }
 
 // finishImage makes the image of a plan whose assembly inputs hash to key, on either

@@ -86,42 +86,64 @@ func (d *Downloader) FetchURL(ctx context.Context, rawURL, sha256hex string, siz
 // its path. Items with the same digest are fetched once. The first permanent
 // failure cancels the rest and is returned.
 func (d *Downloader) FetchAll(ctx context.Context, items []Item) (map[string]string, error) {
-	if d.Cache == nil {
-		return nil, errors.New("fetch: downloader has no cache")
-	}
 	out := make(map[string]string, len(items))
+	var mu sync.Mutex
+	err := d.FetchEach(ctx, items, func(i int, path string) {
+		h, _ := normHex(items[i].SHA256) // FetchEach checked it
+		mu.Lock()
+		out[h] = path
+		mu.Unlock()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// FetchEach is FetchAll that reports each item as soon as it is in the cache: done(i, path)
+// for items[i], cache hits first, then downloads as they complete, from several goroutines,
+// so that the caller can start on a file while the others still download. Items with the
+// same digest are fetched once and each reported. On failure some items are never reported.
+func (d *Downloader) FetchEach(ctx context.Context, items []Item, done func(i int, path string)) error {
+	if d.Cache == nil {
+		return errors.New("fetch: downloader has no cache")
+	}
 	var todo []Item
-	seen := make(map[string]bool, len(items))
-	for _, it := range items {
+	same := make(map[string][]int, len(items)) // digest → the items that name it
+	for i, it := range items {
 		h, err := normHex(it.SHA256)
 		if err != nil {
-			return nil, fmt.Errorf("fetch %s: %w", it.label(), err)
+			return fmt.Errorf("fetch %s: %w", it.label(), err)
 		}
-		if seen[h] {
+		if same[h] = append(same[h], i); len(same[h]) > 1 {
 			continue
 		}
-		seen[h] = true
 		it.SHA256 = h
-		p, ok, err := d.Cache.hit(h, it.Size)
-		if err != nil {
-			return nil, fmt.Errorf("fetch %s: %w", it.label(), err)
-		}
-		if ok {
-			d.hits.Add(1)
-			out[h] = p
-			continue
-		}
 		todo = append(todo, it)
 	}
-	if len(todo) == 0 {
-		return out, nil
+	var missing []Item
+	for _, it := range todo {
+		p, ok, err := d.Cache.hit(it.SHA256, it.Size)
+		if err != nil {
+			return fmt.Errorf("fetch %s: %w", it.label(), err)
+		}
+		if !ok {
+			missing = append(missing, it)
+			continue
+		}
+		d.hits.Add(1)
+		for _, i := range same[it.SHA256] {
+			done(i, p)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
 	}
 
-	bar := d.newBar(todo)
-	var mu sync.Mutex
+	bar := d.newBar(missing)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(d.parallel())
-	for _, it := range todo {
+	for _, it := range missing {
 		if gctx.Err() != nil {
 			break // a download failed; do not start more
 		}
@@ -130,9 +152,9 @@ func (d *Downloader) FetchAll(ctx context.Context, items []Item) (map[string]str
 			if err != nil {
 				return err
 			}
-			mu.Lock()
-			out[it.SHA256] = p
-			mu.Unlock()
+			for _, i := range same[it.SHA256] {
+				done(i, p)
+			}
 			return nil
 		})
 	}
@@ -141,10 +163,7 @@ func (d *Downloader) FetchAll(ctx context.Context, items []Item) (map[string]str
 		err = ctx.Err() // cancelled before any worker noticed
 	}
 	bar.done(err == nil)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return err
 }
 
 // FetchStream is Fetch that also hands the content to consume while it downloads, so that
