@@ -167,14 +167,13 @@ func (d *Downloader) FetchEach(ctx context.Context, items []Item, done func(i in
 }
 
 // FetchStream is Fetch that also hands the content to consume while it downloads, so that
-// reading a large file (decompressing and parsing an index) overlaps its transfer instead of
+// reading a large file (inflating and scanning an index) overlaps its transfer instead of
 // following it. consume runs once per attempt, on its own goroutine, and must read r to its
 // end or return; a failed attempt ends r with an error and the retry calls consume afresh, so
-// whatever consume produces must be kept only from its last call. FetchStream returns
-// consume's error once the download is complete and verified; if the download fails, that
-// error is returned and consume's is dropped: a result is never trusted before the bytes it
-// was made from matched it.SHA256; consume's error comes with the blob's path, a download's
-// without one. On a cache hit consume reads the stored blob.
+// the caller keeps only what the last call produced. Nothing consume made is to be trusted
+// unless FetchStream returns a path: only then did the bytes match it.SHA256. consume's error
+// comes with that path; a failed download's comes without one, and consume's is dropped. On a
+// cache hit consume reads the stored blob.
 func (d *Downloader) FetchStream(ctx context.Context, it Item, consume func(r io.Reader) error) (string, error) {
 	var consumed error
 	p, err := d.fetchWith(ctx, it, nil, func(r io.Reader) error {
@@ -184,10 +183,7 @@ func (d *Downloader) FetchStream(ctx context.Context, it Item, consume func(r io
 	if err != nil {
 		return "", err
 	}
-	if consumed != nil {
-		return p, consumed // the path tells the caller the download itself succeeded
-	}
-	return p, nil
+	return p, consumed
 }
 
 func (d *Downloader) fetch(ctx context.Context, it Item, bar *bar) (string, error) {

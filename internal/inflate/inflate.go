@@ -77,8 +77,7 @@ const (
 	stateBlock          // expecting a block header
 	stateHuffman        // inside a Huffman-coded block
 	stateStored         // inside a stored block
-	stateTrailer        // the member's last block ended
-	stateEOF
+	stateTrailer        // the member's last block ended: fill checks the trailer
 )
 
 // NewReader reads the gzip header of r's first member.
@@ -156,10 +155,7 @@ func (z *Reader) fill() {
 func (z *Reader) step() error {
 	switch z.state {
 	case stateHeader:
-		if err := z.header(); err != nil {
-			return err // io.EOF: no further member
-		}
-		return nil
+		return z.header() // io.EOF: no further member
 	case stateBlock:
 		return z.blockHeader()
 	case stateHuffman:
@@ -167,7 +163,7 @@ func (z *Reader) step() error {
 	case stateStored:
 		return z.copyStored()
 	}
-	return io.EOF
+	return fmt.Errorf("internal error: no step in state %d", z.state)
 }
 
 // header reads a member header (RFC 1952 2.3): io.EOF if the input ends before its first byte.
