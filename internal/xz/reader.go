@@ -18,6 +18,7 @@ import (
 	"hash/crc32"
 	"hash/crc64"
 	"io"
+	"runtime"
 	"strings"
 )
 
@@ -85,11 +86,30 @@ type Reader struct {
 	lz                       lzmaState
 	rc                       rangeDecoder
 	chunk                    [1 << 16]byte
+
+	// Blocks decoded on other cores (see dispatch), in stream order, and the decoded bytes of
+	// the last one taken that are not yet returned.
+	jobs     []*blockJob
+	ready    []byte
+	parallel int // blocks decoded at once; 1: all in this goroutine
 }
+
+// blockJob is one block decoded on its own goroutine.
+type blockJob struct {
+	done chan struct{}
+	out  []byte
+	rec  record
+	err  error
+}
+
+// maxParallelBlock bounds the declared sizes of a block decoded on its own: its compressed
+// bytes and its output are held in memory (xz -T writes blocks of three dictionaries, 24 MiB at
+// the default level). A larger or undeclared block is decoded as it streams.
+const maxParallelBlock = 64 << 20
 
 // NewReader reads the first stream header of r and returns a Reader of the decompressed data.
 func NewReader(r io.Reader) (*Reader, error) {
-	x := &Reader{in: bufio.NewReaderSize(r, 64<<10)}
+	x := &Reader{in: bufio.NewReaderSize(r, 64<<10), parallel: runtime.GOMAXPROCS(0)}
 	if err := x.streamHeader(); err != nil {
 		return nil, err
 	}
@@ -100,13 +120,45 @@ func NewReader(r io.Reader) (*Reader, error) {
 // padding were verified and the input ended.
 func (x *Reader) Read(p []byte) (int, error) {
 	for {
+		if len(x.ready) > 0 {
+			n := copy(p, x.ready)
+			x.ready = x.ready[n:]
+			return n, nil
+		}
 		if x.start < len(x.buf) {
 			n := copy(p, x.buf[x.start:])
 			x.start += n
 			return n, nil
 		}
+		if len(x.jobs) > 0 {
+			x.readAhead()
+			j := x.jobs[0]
+			<-j.done
+			x.jobs = x.jobs[1:]
+			if j.err != nil {
+				// The first error in stream order: a later one read ahead is not reported.
+				x.err, x.jobs = j.err, nil
+				return 0, x.err
+			}
+			x.records = append(x.records, j.rec)
+			x.ready = j.out
+			continue
+		}
 		if x.err != nil {
 			return 0, x.err
+		}
+		x.err = x.step()
+	}
+}
+
+// readAhead starts decoding the blocks that follow, up to x.parallel at once, while the
+// first is still being decoded. It stops before the index (whose check needs every block's
+// record, which only the blocks taken in order add) and at a block decoded as it streams.
+func (x *Reader) readAhead() {
+	for len(x.jobs) < x.parallel && x.err == nil && !x.inBlock {
+		next, err := x.in.Peek(1)
+		if err != nil || next[0] == 0 {
+			return
 		}
 		x.err = x.step()
 	}
@@ -151,14 +203,8 @@ func (x *Reader) streamHeader() error {
 		return fmt.Errorf("xz stream header: unsupported flags %#x %#x", h[6], h[7])
 	}
 	switch h[7] {
-	case 0:
-		x.check = nil
-	case 1:
-		x.check = crc32.NewIEEE()
-	case 4:
-		x.check = crc64.New(crc64Table)
-	case 10:
-		x.check = sha256.New()
+	case 0, 1, 4, 10:
+		x.check = newCheck(h[7])
 	default:
 		return fmt.Errorf("xz stream: unsupported check type %d", h[7])
 	}
@@ -254,6 +300,78 @@ func (x *Reader) blockOrIndex() error {
 	x.needDictReset, x.needProps = true, true
 	if x.check != nil {
 		x.check.Reset()
+	}
+	if x.parallel > 1 && x.declaredComp >= 0 && x.declaredComp <= maxParallelBlock &&
+		x.declaredUncomp >= 0 && x.declaredUncomp <= maxParallelBlock {
+		return x.dispatch()
+	}
+	return nil
+}
+
+// dispatch hands the block whose header was just read to a goroutine of its own: a block
+// starts with a fresh dictionary and its header declares both sizes (xz -T and dpkg-deb's
+// threaded compression write them), so its bytes can be read in one piece and decoded apart
+// from the others, with every check the stream path makes.
+func (x *Reader) dispatch() error {
+	size := x.declaredComp + (4-x.declaredComp%4)%4 + int64(checkSizes[x.flags[1]])
+	// Memory grows with the bytes that actually arrive, not with what a header claims.
+	var data bytes.Buffer
+	data.Grow(int(min(size, 1<<20)))
+	if _, err := io.CopyN(&data, x.in, size); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("xz block data: %w", err)
+	}
+	sub := &Reader{
+		in:             bufio.NewReaderSize(bytes.NewReader(data.Bytes()), 4096),
+		flags:          x.flags,
+		check:          newCheck(x.flags[1]),
+		inBlock:        true,
+		headerSize:     x.headerSize,
+		declaredComp:   x.declaredComp,
+		declaredUncomp: x.declaredUncomp,
+		dictSize:       x.dictSize,
+		needDictReset:  true,
+		needProps:      true,
+	}
+	j := &blockJob{done: make(chan struct{})}
+	go func() {
+		defer close(j.done)
+		j.out, j.rec, j.err = sub.decodeBlock()
+	}()
+	x.jobs = append(x.jobs, j)
+	x.inBlock = false
+	return nil
+}
+
+// decodeBlock decodes the one block of a Reader made by dispatch, to its check.
+func (x *Reader) decodeBlock() ([]byte, record, error) {
+	// Sized for the usual ratios; a header's claim alone allocates nothing (append grows).
+	out := make([]byte, 0, min(x.declaredUncomp, 16*x.declaredComp+1<<20))
+	for x.inBlock {
+		if err := x.lzma2Chunk(); err != nil {
+			return nil, record{}, err
+		}
+		out = append(out, x.buf[x.start:]...)
+		x.start = len(x.buf)
+	}
+	if _, err := x.in.ReadByte(); err != io.EOF {
+		return nil, record{}, errors.New("xz block: data after the block's check")
+	}
+	return out, x.records[0], nil
+}
+
+// newCheck is the hash of a stream's check type; nil for none (or an unsupported type, which
+// streamHeader refuses first).
+func newCheck(t byte) hash.Hash {
+	switch t {
+	case 1:
+		return crc32.NewIEEE()
+	case 4:
+		return crc64.New(crc64Table)
+	case 10:
+		return sha256.New()
 	}
 	return nil
 }

@@ -383,3 +383,48 @@ func BenchmarkXZTool(b *testing.B) {
 		return sizes[path], cmd.Run()
 	})
 }
+
+// TestParallelBlocks decodes a stream of several blocks with both sizes in their headers (as
+// dpkg-deb's threaded compression writes) with 1, 2 and 8 blocks at once: the bytes are the
+// same, and a damaged check in the third block is reported in stream order, after exactly the
+// first two blocks' bytes when blocks are decoded apart (an unverified block is never handed
+// out) and after at most three blocks when decoded as the stream goes.
+func TestParallelBlocks(t *testing.T) {
+	raw, err := os.ReadFile("testdata/mixed-T2-blocks.xz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := bytes.Clone(raw)
+	bad[31084+12512-8] ^= 1 // block 3 (xz --list -vv: offset 31084, 12,512 bytes) ends with its CRC64
+	for _, n := range []int{1, 2, 8} {
+		read := func(in []byte) ([]byte, error) {
+			r, err := NewReader(bytes.NewReader(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.parallel = n
+			return io.ReadAll(r)
+		}
+		got, err := read(raw)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("parallel %d: %d bytes, err %v; want the %d bytes xz -dc makes", n, len(got), err, len(want))
+		}
+		got, err = read(bad)
+		if err == nil || !strings.Contains(err.Error(), "CRC64 of the data does not match") {
+			t.Errorf("parallel %d: err %v, want the third block's CRC64 mismatch", n, err)
+		}
+		if !bytes.HasPrefix(want, got) {
+			t.Errorf("parallel %d: the bytes before the error are not the stream's", n)
+		}
+		switch {
+		case n > 1 && len(got) != 2*65536:
+			t.Errorf("parallel %d: %d bytes before the error, want the first two blocks' %d", n, len(got), 2*65536)
+		case n == 1 && len(got) > 3*65536:
+			t.Errorf("parallel 1: %d bytes before the error, more than three blocks", len(got))
+		}
+	}
+}
