@@ -19,6 +19,7 @@ import (
 	"hash/crc64"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 )
 
@@ -91,7 +92,8 @@ type Reader struct {
 	// the last one taken that are not yet returned.
 	jobs     []*blockJob
 	ready    []byte
-	parallel int // blocks decoded at once; 1: all in this goroutine
+	parallel int  // blocks decoded at once; 1: all in this goroutine
+	whole    bool // the window keeps all the block decoded so far (decodeBlock)
 }
 
 // blockJob is one block decoded on its own goroutine.
@@ -347,19 +349,28 @@ func (x *Reader) dispatch() error {
 
 // decodeBlock decodes the one block of a Reader made by dispatch, to its check.
 func (x *Reader) decodeBlock() ([]byte, record, error) {
-	// Sized for the usual ratios; a header's claim alone allocates nothing (append grows).
-	out := make([]byte, 0, min(x.declaredUncomp, 16*x.declaredComp+1<<20))
+	// The window holds the whole block (whole: it grows instead of sliding its dictionary down
+	// every few MiB as the stream path does), so it is the output; it is sized for the usual
+	// ratios, so that a header's claim alone allocates nothing.
+	x.whole = true
+	x.buf = make([]byte, 0, min(x.declaredUncomp, 16*x.declaredComp+1<<20))
+	var out []byte
 	for x.inBlock {
+		if c, err := x.in.Peek(1); err == nil && (c[0] == 1 || c[0] >= 0xe0) && len(x.buf) > 0 {
+			out = append(out, x.buf...) // a dictionary reset inside the block starts the window over
+		}
 		if err := x.lzma2Chunk(); err != nil {
 			return nil, record{}, err
 		}
-		out = append(out, x.buf[x.start:]...)
 		x.start = len(x.buf)
 	}
 	if _, err := x.in.ReadByte(); err != io.EOF {
 		return nil, record{}, errors.New("xz block: data after the block's check")
 	}
-	return out, x.records[0], nil
+	if out == nil {
+		return x.buf, x.records[0], nil
+	}
+	return append(out, x.buf...), x.records[0], nil
 }
 
 // newCheck is the hash of a stream's check type; nil for none (or an unsupported type, which
@@ -476,6 +487,10 @@ func (x *Reader) produced(from int) error {
 // start was already returned, which step guarantees by only running when buf is drained.
 func (x *Reader) reserve(u int) {
 	if len(x.buf)+u <= cap(x.buf) {
+		return
+	}
+	if x.whole {
+		x.buf = slices.Grow(x.buf, max(u, cap(x.buf)))
 		return
 	}
 	keep := x.dictLen

@@ -428,3 +428,72 @@ func TestParallelBlocks(t *testing.T) {
 		}
 	}
 }
+
+// TestParallelBlockDictionaryResets: a block whose LZMA2 data resets the dictionary more than
+// once (legal, though xz itself resets only at a block's start) decodes to all its chunks
+// when decoded apart, where the window starts over at each reset.
+func TestParallelBlockDictionaryResets(t *testing.T) {
+	a, b := bytes.Repeat([]byte("first "), 100), bytes.Repeat([]byte("second "), 100)
+	var data []byte
+	for _, c := range [][]byte{a, b} { // uncompressed chunks that reset the dictionary (control 1)
+		data = append(data, 1, byte((len(c)-1)>>8), byte(len(c)-1))
+		data = append(data, c...)
+	}
+	data = append(data, 0) // end of the LZMA2 data
+	raw := handmadeStream(data, len(a)+len(b))
+	want := append(bytes.Clone(a), b...)
+	for _, n := range []int{1, 2} {
+		r, err := NewReader(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.parallel = n
+		got, err := io.ReadAll(r)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("parallel %d: %q, err %v", n, got, err)
+		}
+	}
+}
+
+// handmadeStream wraps one block's LZMA2 data in an xz stream with no check, the block header
+// declaring both sizes.
+func handmadeStream(data []byte, uncomp int) []byte {
+	le32 := func(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+	vli := func(v uint64) []byte {
+		var out []byte
+		for v >= 0x80 {
+			out = append(out, byte(v)|0x80)
+			v >>= 7
+		}
+		return append(out, byte(v))
+	}
+	flags := []byte{0, 0} // check type none
+	out := append([]byte{0xfd, '7', 'z', 'X', 'Z', 0}, flags...)
+	out = append(out, le32(crc32.ChecksumIEEE(flags))...)
+	// Block header: flags 0xc0 (both sizes, one filter), sizes, LZMA2 with dictionary code 0.
+	hb := append([]byte{0, 0xc0}, vli(uint64(len(data)))...)
+	hb = append(hb, vli(uint64(uncomp))...)
+	hb = append(hb, 0x21, 1, 0)
+	for (len(hb)+4)%4 != 0 {
+		hb = append(hb, 0)
+	}
+	hb[0] = byte((len(hb)+4)/4 - 1)
+	hb = append(hb, le32(crc32.ChecksumIEEE(hb))...)
+	out = append(out, hb...)
+	out = append(out, data...)
+	for i := len(data); i%4 != 0; i++ {
+		out = append(out, 0) // block padding
+	}
+	// Index: one record (unpadded size, uncompressed size), padding, CRC32.
+	idx := append([]byte{0, 1}, vli(uint64(len(hb)+len(data)))...)
+	idx = append(idx, vli(uint64(uncomp))...)
+	for len(idx)%4 != 0 {
+		idx = append(idx, 0)
+	}
+	idx = append(idx, le32(crc32.ChecksumIEEE(idx))...)
+	out = append(out, idx...)
+	foot := append(le32(uint32(len(idx)/4-1)), flags...)
+	out = append(out, le32(crc32.ChecksumIEEE(foot))...)
+	out = append(out, foot...)
+	return append(out, 'Y', 'Z')
+}
