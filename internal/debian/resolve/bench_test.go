@@ -3,10 +3,13 @@ package resolve
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/spartan-images/spartan/internal/debian/archive"
+	"github.com/spartan-images/spartan/internal/debian/control"
 )
 
 // syntheticUniverse builds n packages shaped like a Debian release: a layer of libraries that
@@ -119,4 +122,42 @@ func TestSyntheticUniverse(t *testing.T) {
 			t.Errorf("app03000 from %s, want the security update", s.Pkg.Origin.Suite)
 		}
 	}
+}
+
+// BenchmarkResolveDebian resolves the python image's request against a real Packages index
+// ($SPARTAN_BENCH_PACKAGES/Packages, as for internal/debian/archive's index benchmarks;
+// skipped without it): the universe and its Provides index are built afresh each time, as on
+// every cold build, where this runs between reading the index and fetching the packages.
+func BenchmarkResolveDebian(b *testing.B) {
+	dir := os.Getenv("SPARTAN_BENCH_PACKAGES")
+	if dir == "" {
+		b.Skip("set SPARTAN_BENCH_PACKAGES to a directory holding a Packages index")
+	}
+	f, err := os.Open(filepath.Join(dir, "Packages"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	paras, err := control.ParseAll(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pkgs := make([]*archive.Package, len(paras))
+	for i, p := range paras {
+		pkgs[i] = &archive.Package{Name: p.Get("Package"), Version: p.Get("Version"), Architecture: p.Get("Architecture"),
+			Depends: p.Get("Depends"), PreDepends: p.Get("Pre-Depends"), Provides: p.Get("Provides")}
+	}
+	req := Request{
+		Packages: []string{"python3.13", "ca-certificates", "base-files", "tzdata-legacy"},
+		Exclude:  []string{"mawk", "openssl", "openssl-provider-legacy", "libreadline8t64", "readline-common", "libncursesw6", "libtinfo6", "libdb5.3t64", "media-types"},
+		Policy:   RuntimePolicy(),
+		Arch:     "amd64",
+	}
+	var res *Result
+	for b.Loop() {
+		if res, err = Resolve(pkgs, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(res.Packages)), "pkgs")
 }
