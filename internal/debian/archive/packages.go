@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -158,16 +157,6 @@ const maxIndexSize = 1 << 30
 // indexPiece is about how much decompressed text the scanner is handed at a time: large enough
 // that handing over costs nothing, small enough that scanning runs alongside decompression.
 const indexPiece = 1 << 20
-
-// readIndexFile reads a stored index file (readIndex).
-func readIndexFile(path, ext string, rel *Release, sizeHint int64) ([]*Package, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return readIndex(f, ext, rel, sizeHint)
-}
 
 // readIndex decompresses an index into memory and scans it. Holding the text lets the scanner
 // slice values out of it instead of copying each field, which made reading trixie's main index

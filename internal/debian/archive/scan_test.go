@@ -130,7 +130,7 @@ func compareScanners(t *testing.T, in []byte) {
 	}
 }
 
-// comparePieces fails unless scanning text in pieces, as readIndexFile does while it
+// comparePieces fails unless scanning text in pieces, as readIndex does while it
 // decompresses, gives what scanning it whole gives: the same packages, or the same error. It
 // splits after every line, and in pieces of a few lines.
 func comparePieces(t *testing.T, text string, rel *Release) {
@@ -166,7 +166,7 @@ func comparePieces(t *testing.T, text string, rel *Release) {
 	}
 }
 
-// TestSplitIndex checks the pieces readIndexFile scans while it decompresses: they end at line
+// TestSplitIndex checks the pieces readIndex scans while it decompresses: they end at line
 // ends, add up to the text, and stop at the size limit or when the scanner gives up.
 func TestSplitIndex(t *testing.T) {
 	var text strings.Builder
@@ -232,7 +232,7 @@ func TestSplitIndex(t *testing.T) {
 	})
 }
 
-// TestReadIndexFileErrors covers readIndexFile's own refusals: a bad stanza (from the scanner,
+// TestReadIndexFileErrors covers readIndex's own refusals: a bad stanza (from the scanner,
 // which stops the decompressor) and a truncated compressed file.
 func TestReadIndexFileErrors(t *testing.T) {
 	var text strings.Builder
@@ -285,4 +285,15 @@ func FuzzScanIndex(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		compareScanners(t, data)
 	})
+}
+
+// readIndexFile reads a stored index file with readIndex, as the tests and benchmarks keep
+// their indexes in files.
+func readIndexFile(path, ext string, rel *Release, sizeHint int64) ([]*Package, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readIndex(f, ext, rel, sizeHint)
 }
