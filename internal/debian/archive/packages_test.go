@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spartan-images/spartan/internal/cache"
 )
 
 func loadRelease(t *testing.T, e *env, suite string) *Release {
@@ -256,10 +258,7 @@ func TestPackagesParsedCacheHit(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := e.srv.Requests()
-	warm, err := newClient(e.cache).Packages(context.Background(), rel, "main", "amd64")
-	if err != nil {
-		t.Fatal(err)
-	}
+	warm := packagesAgain(t, e.cache, rel)
 	if n := e.srv.Requests() - before; n != 0 {
 		t.Errorf("warm load made %d requests, want 0", n)
 	}
@@ -271,12 +270,7 @@ func TestPackagesParsedCacheHit(t *testing.T) {
 	if err := e.cache.PutDerived("packages-"+fh.SHA256, []byte("spartan-packages-v0\nold")); err != nil {
 		t.Fatal(err)
 	}
-	c := newClient(e.cache)
-	again, err := c.Packages(context.Background(), rel, "main", "amd64")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Wait()
+	again := packagesAgain(t, e.cache, rel)
 	if dump(again) != dump(cold) {
 		t.Error("re-parsed result differs")
 	}
@@ -338,12 +332,7 @@ func TestPackagesCorruptParsedCacheRebuilt(t *testing.T) {
 			if err := os.WriteFile(entry, damage(t, bytes.Clone(good)), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			c := newClient(e.cache)
-			again, err := c.Packages(context.Background(), rel, "main", "amd64")
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.Wait()
+			again := packagesAgain(t, e.cache, rel)
 			if dump(again) != dump(cold) {
 				t.Errorf("result after damage differs:\n%s\nvs\n%s", dump(again), dump(cold))
 			}
@@ -356,4 +345,17 @@ func TestPackagesCorruptParsedCacheRebuilt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// packagesAgain loads rel's main/amd64 packages as the next run would: a new client over the
+// same cache, whose parsed index, if it stores one, is stored before this returns.
+func packagesAgain(t *testing.T, ch *cache.Cache, rel *Release) []*Package {
+	t.Helper()
+	c := newClient(ch)
+	pkgs, err := c.Packages(context.Background(), rel, "main", "amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Wait()
+	return pkgs
 }
